@@ -1,0 +1,52 @@
+// EventLoop: one epoll set and the callbacks behind its fds. The VMM runs one loop thread for
+// stdin, TAP fds, disk completions, timers and queue-notify ioeventfds (DESIGN.md, "Threads
+// and events"). Callbacks run on the loop thread; add/remove are safe from any thread.
+#pragma once
+
+#include <sys/epoll.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "vmm/base/event_fd.hpp"
+#include "vmm/base/unique_fd.hpp"
+
+namespace minivmm {
+
+class EventLoop {
+public:
+    // Receives the epoll event mask (EPOLLIN, EPOLLHUP, ...).
+    using Callback = std::function<void(std::uint32_t events)>;
+
+    EventLoop();
+    EventLoop(const EventLoop&) = delete;
+    EventLoop& operator=(const EventLoop&) = delete;
+
+    // Watches `fd` (not owned) for `events`; throws SysError. An fd is added at most once.
+    void add(int fd, std::uint32_t events, Callback callback);
+    // Changes the events watched for `fd` (e.g. stop polling a TAP while the guest has no buffers).
+    void modify(int fd, std::uint32_t events);
+    // Stops watching `fd`; its callback is not called again once this returns on the loop thread.
+    void remove(int fd);
+
+    // Dispatches events until stop(); returns then.
+    void run();
+    // Runs one round: waits at most `timeout_ms` (-1: forever) and dispatches what is ready.
+    void run_once(int timeout_ms);
+    // Makes run() return; safe from any thread and from signal-free contexts.
+    void stop();
+    [[nodiscard]] bool stopped() const { return m_stopped.load(); }
+
+private:
+    UniqueFd m_epoll;
+    EventFd m_wake;
+    std::atomic<bool> m_stopped{false};
+    std::mutex m_mutex;
+    std::unordered_map<int, std::shared_ptr<Callback>> m_callbacks;
+};
+
+} // namespace minivmm
