@@ -1,0 +1,113 @@
+#include "vmm/kvm/kvm.hpp"
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "vmm/base/sys_error.hpp"
+
+namespace minivmm::kvm {
+
+namespace {
+
+struct RequiredCapability {
+    long capability;
+    const char* name;
+};
+
+// What minivmm's design relies on (DESIGN.md, "Boot flow" and "Threads and events").
+constexpr RequiredCapability kRequiredCapabilities[] = {
+    {KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"},
+    {KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP"},
+    {KVM_CAP_PIT2, "KVM_CAP_PIT2"},
+    {KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD"},
+    {KVM_CAP_IRQFD, "KVM_CAP_IRQFD"},
+    {KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID"},
+    {KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT"},
+};
+
+} // namespace
+
+Kvm Kvm::open(const std::string& path)
+{
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+    if (!fd) {
+        const int error = errno;
+        if (error == ENOENT)
+            throw UserError(fmt::format("{} does not exist: this host has no KVM (load the kvm module, or enable "
+                                        "virtualization for this machine)", path));
+        if (error == EACCES || error == EPERM)
+            throw UserError(fmt::format("{} is not accessible: run as root or add your user to the group that owns it "
+                                        "(usually 'kvm')", path));
+        throw SysError(fmt::format("open {}", path), error);
+    }
+    const int version = ::ioctl(fd.get(), KVM_GET_API_VERSION, 0);
+    if (version != KVM_API_VERSION)
+        throw UserError(fmt::format("{} speaks KVM API version {}, minivmm needs {}", path, version, KVM_API_VERSION));
+    Kvm kvm(std::move(fd));
+    for (const auto& required : kRequiredCapabilities) {
+        if (kvm.check_extension(required.capability) <= 0)
+            throw UserError(fmt::format("{} lacks {}, which minivmm needs", path, required.name));
+    }
+    return kvm;
+}
+
+int Kvm::check_extension(long capability) const
+{
+    const int result = ::ioctl(m_fd.get(), KVM_CHECK_EXTENSION, capability);
+    return result < 0 ? 0 : result;
+}
+
+unsigned Kvm::max_vcpus() const
+{
+    // Documentation/virt/kvm/api.rst, KVM_CAP_MAX_VCPUS: "if not supported, use KVM_CAP_NR_VCPUS".
+    if (const int max = check_extension(KVM_CAP_MAX_VCPUS); max > 0)
+        return static_cast<unsigned>(max);
+    if (const int nr = check_extension(KVM_CAP_NR_VCPUS); nr > 0)
+        return static_cast<unsigned>(nr);
+    return 4; // the API documentation's floor when neither is reported
+}
+
+std::size_t Kvm::vcpu_mmap_size() const
+{
+    const int size = ::ioctl(m_fd.get(), KVM_GET_VCPU_MMAP_SIZE, 0);
+    if (size < 0)
+        throw SysError("KVM_GET_VCPU_MMAP_SIZE");
+    return static_cast<std::size_t>(size);
+}
+
+std::vector<kvm_cpuid_entry2> Kvm::supported_cpuid() const
+{
+    // The caller sizes the buffer; E2BIG means "more entries than that": grow and retry.
+    for (std::size_t capacity = 128; capacity <= 4096; capacity *= 2) {
+        const std::size_t bytes = sizeof(kvm_cpuid2) + capacity * sizeof(kvm_cpuid_entry2);
+        auto buffer = std::make_unique<std::uint8_t[]>(bytes);
+        std::memset(buffer.get(), 0, bytes);
+        auto* cpuid = reinterpret_cast<kvm_cpuid2*>(buffer.get());
+        cpuid->nent = static_cast<std::uint32_t>(capacity);
+        if (::ioctl(m_fd.get(), KVM_GET_SUPPORTED_CPUID, cpuid) == 0)
+            return {cpuid->entries, cpuid->entries + cpuid->nent};
+        if (errno != E2BIG)
+            throw SysError("KVM_GET_SUPPORTED_CPUID");
+    }
+    throw SysError("KVM_GET_SUPPORTED_CPUID", E2BIG);
+}
+
+VmFd Kvm::create_vm() const
+{
+    // Retry on EINTR: KVM_CREATE_VM can be interrupted while the host allocates.
+    int vm;
+    do {
+        vm = ::ioctl(m_fd.get(), KVM_CREATE_VM, 0);
+    } while (vm < 0 && errno == EINTR);
+    if (vm < 0)
+        throw SysError("KVM_CREATE_VM");
+    return VmFd(UniqueFd(vm), vcpu_mmap_size());
+}
+
+} // namespace minivmm::kvm

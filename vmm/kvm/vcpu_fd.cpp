@@ -1,0 +1,160 @@
+#include "vmm/kvm/vcpu_fd.hpp"
+
+#include <sys/ioctl.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "vmm/base/sys_error.hpp"
+
+namespace minivmm::kvm {
+
+namespace {
+void vcpu_ioctl(int fd, unsigned long request, void* argument, const char* name, unsigned index)
+{
+    if (::ioctl(fd, request, argument) < 0)
+        throw SysError(fmt::format("{} on vCPU {}", name, index));
+}
+} // namespace
+
+VcpuFd::VcpuFd(UniqueFd fd, unsigned index, std::size_t run_size)
+    : m_fd(std::move(fd))
+    , m_index(index)
+    , m_run(Mapping::map(run_size, PROT_READ | PROT_WRITE, MAP_SHARED, m_fd.get(), 0))
+{
+}
+
+VmExit VcpuFd::run()
+{
+    if (::ioctl(m_fd.get(), KVM_RUN, 0) < 0) {
+        if (errno == EINTR || errno == EAGAIN)
+            return InterruptedExit {};
+        throw SysError(fmt::format("KVM_RUN on vCPU {}", m_index));
+    }
+    kvm_run* run = run_area();
+    switch (run->exit_reason) {
+    case KVM_EXIT_IO: {
+        // The data area lies inside the run mapping at data_offset; KVM guarantees it fits, but
+        // we check anyway rather than trust a value from shared memory.
+        const std::size_t length = std::size_t(run->io.size) * run->io.count;
+        if (run->io.data_offset > m_run.size() || length > m_run.size() - run->io.data_offset)
+            return UnknownExit {run->exit_reason};
+        return IoExit {run->io.port, run->io.direction == KVM_EXIT_IO_OUT ? Direction::Write : Direction::Read,
+            run->io.size, run->io.count, {m_run.data() + run->io.data_offset, length}};
+    }
+    case KVM_EXIT_MMIO:
+        return MmioExit {run->mmio.phys_addr, run->mmio.is_write ? Direction::Write : Direction::Read,
+            {run->mmio.data, std::min<std::size_t>(run->mmio.len, sizeof run->mmio.data)}};
+    case KVM_EXIT_SHUTDOWN:
+        return ShutdownExit {};
+    case KVM_EXIT_HLT:
+        return HaltExit {};
+    case KVM_EXIT_INTR:
+        return InterruptedExit {};
+    case KVM_EXIT_SYSTEM_EVENT:
+        return SystemEventExit {run->system_event.type};
+    case KVM_EXIT_INTERNAL_ERROR:
+        return InternalErrorExit {run->internal.suberror,
+            {run->internal.data, std::min<std::size_t>(run->internal.ndata, std::size(run->internal.data))}};
+    case KVM_EXIT_FAIL_ENTRY:
+        return FailEntryExit {run->fail_entry.hardware_entry_failure_reason};
+    default:
+        return UnknownExit {run->exit_reason};
+    }
+}
+
+void VcpuFd::set_immediate_exit(bool value)
+{
+    // The run area is shared with the kernel; a volatile store keeps the compiler from
+    // caching or eliding it.
+    std::atomic_ref<std::uint8_t>(run_area()->immediate_exit).store(value ? 1 : 0, std::memory_order_release);
+}
+
+kvm_regs VcpuFd::get_regs() const
+{
+    kvm_regs regs{};
+    vcpu_ioctl(m_fd.get(), KVM_GET_REGS, &regs, "KVM_GET_REGS", m_index);
+    return regs;
+}
+
+void VcpuFd::set_regs(const kvm_regs& regs) const
+{
+    vcpu_ioctl(m_fd.get(), KVM_SET_REGS, const_cast<kvm_regs*>(&regs), "KVM_SET_REGS", m_index);
+}
+
+kvm_sregs VcpuFd::get_sregs() const
+{
+    kvm_sregs sregs{};
+    vcpu_ioctl(m_fd.get(), KVM_GET_SREGS, &sregs, "KVM_GET_SREGS", m_index);
+    return sregs;
+}
+
+void VcpuFd::set_sregs(const kvm_sregs& sregs) const
+{
+    vcpu_ioctl(m_fd.get(), KVM_SET_SREGS, const_cast<kvm_sregs*>(&sregs), "KVM_SET_SREGS", m_index);
+}
+
+kvm_lapic_state VcpuFd::get_lapic() const
+{
+    kvm_lapic_state lapic{};
+    vcpu_ioctl(m_fd.get(), KVM_GET_LAPIC, &lapic, "KVM_GET_LAPIC", m_index);
+    return lapic;
+}
+
+void VcpuFd::set_lapic(const kvm_lapic_state& lapic) const
+{
+    vcpu_ioctl(m_fd.get(), KVM_SET_LAPIC, const_cast<kvm_lapic_state*>(&lapic), "KVM_SET_LAPIC", m_index);
+}
+
+void VcpuFd::set_cpuid(const std::vector<kvm_cpuid_entry2>& entries) const
+{
+    const std::size_t bytes = sizeof(kvm_cpuid2) + entries.size() * sizeof(kvm_cpuid_entry2);
+    auto buffer = std::make_unique<std::uint8_t[]>(bytes);
+    std::memset(buffer.get(), 0, bytes);
+    auto* cpuid = reinterpret_cast<kvm_cpuid2*>(buffer.get());
+    cpuid->nent = static_cast<std::uint32_t>(entries.size());
+    std::memcpy(cpuid->entries, entries.data(), entries.size() * sizeof(kvm_cpuid_entry2));
+    vcpu_ioctl(m_fd.get(), KVM_SET_CPUID2, cpuid, "KVM_SET_CPUID2", m_index);
+}
+
+void VcpuFd::set_msrs(const std::vector<kvm_msr_entry>& msrs) const
+{
+    const std::size_t bytes = sizeof(kvm_msrs) + msrs.size() * sizeof(kvm_msr_entry);
+    auto buffer = std::make_unique<std::uint8_t[]>(bytes);
+    std::memset(buffer.get(), 0, bytes);
+    auto* list = reinterpret_cast<kvm_msrs*>(buffer.get());
+    list->nmsrs = static_cast<std::uint32_t>(msrs.size());
+    std::memcpy(list->entries, msrs.data(), msrs.size() * sizeof(kvm_msr_entry));
+    const int written = ::ioctl(m_fd.get(), KVM_SET_MSRS, list);
+    if (written < 0)
+        throw SysError(fmt::format("KVM_SET_MSRS on vCPU {}", m_index));
+    if (static_cast<std::size_t>(written) != msrs.size())
+        throw SysError(fmt::format("KVM_SET_MSRS on vCPU {}: MSR {:#x} refused", m_index, msrs[written].index), EINVAL);
+}
+
+kvm_vcpu_events VcpuFd::get_events() const
+{
+    kvm_vcpu_events events{};
+    vcpu_ioctl(m_fd.get(), KVM_GET_VCPU_EVENTS, &events, "KVM_GET_VCPU_EVENTS", m_index);
+    return events;
+}
+
+void VcpuFd::set_events(const kvm_vcpu_events& events) const
+{
+    vcpu_ioctl(m_fd.get(), KVM_SET_VCPU_EVENTS, const_cast<kvm_vcpu_events*>(&events), "KVM_SET_VCPU_EVENTS", m_index);
+}
+
+bool VcpuFd::translate(std::uint64_t linear, std::uint64_t& physical) const
+{
+    kvm_translation translation{};
+    translation.linear_address = linear;
+    if (::ioctl(m_fd.get(), KVM_TRANSLATE, &translation) < 0 || !translation.valid)
+        return false;
+    physical = translation.physical_address;
+    return true;
+}
+
+} // namespace minivmm::kvm

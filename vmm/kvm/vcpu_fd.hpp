@@ -1,0 +1,52 @@
+// VcpuFd: one virtual CPU: its fd, its kvm_run area (mapped and unmapped by this owner), register
+// access and KVM_RUN decoded into a VmExit.
+#pragma once
+
+#include <linux/kvm.h>
+
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "vmm/base/mmap.hpp"
+#include "vmm/base/unique_fd.hpp"
+#include "vmm/kvm/vm_exit.hpp"
+
+namespace minivmm::kvm {
+
+class VcpuFd {
+public:
+    VcpuFd(UniqueFd fd, unsigned index, std::size_t run_size);
+
+    [[nodiscard]] unsigned index() const { return m_index; }
+    [[nodiscard]] int fd() const { return m_fd.get(); }
+
+    // Enters the guest until the next exit. Returns InterruptedExit on EINTR; throws SysError
+    // on any other failure of the ioctl.
+    VmExit run();
+    // Makes the current or next run() return InterruptedExit promptly. Thread-safe together with
+    // a signal sent to the thread in run() (KVM checks immediate_exit on entry; the signal
+    // interrupts a guest already running).
+    void set_immediate_exit(bool value);
+
+    [[nodiscard]] kvm_regs get_regs() const;
+    void set_regs(const kvm_regs& regs) const;
+    [[nodiscard]] kvm_sregs get_sregs() const;
+    void set_sregs(const kvm_sregs& sregs) const;
+    [[nodiscard]] kvm_lapic_state get_lapic() const;
+    void set_lapic(const kvm_lapic_state& lapic) const;
+    void set_cpuid(const std::vector<kvm_cpuid_entry2>& entries) const;
+    void set_msrs(const std::vector<kvm_msr_entry>& msrs) const;
+    [[nodiscard]] kvm_vcpu_events get_events() const;
+    void set_events(const kvm_vcpu_events& events) const;
+    // KVM_TRANSLATE: guest-virtual to guest-physical with the vCPU's current paging; nullopt when unmapped.
+    [[nodiscard]] bool translate(std::uint64_t linear, std::uint64_t& physical) const;
+
+private:
+    [[nodiscard]] kvm_run* run_area() const { return reinterpret_cast<kvm_run*>(m_run.data()); }
+    UniqueFd m_fd;
+    unsigned m_index;
+    Mapping m_run;
+};
+
+} // namespace minivmm::kvm
