@@ -54,3 +54,10 @@ struct RamRange {
 std::vector<RamRange> ram_ranges(std::uint64_t size);
 
 } // namespace minivmm::layout
+
+namespace minivmm::layout {
+// Initial stack of the boot vCPU: the top of the otherwise unused page 0x8000-0x8fff between the
+// zero page and the page tables. Neither the PVH nor the 64-bit Linux entry needs one, but a
+// defined RSP inside RAM makes an early push fail visibly instead of writing below address 0.
+inline constexpr std::uint64_t kBootStackPointer = 0x8ff0;
+} // namespace minivmm::layout
