@@ -1,0 +1,166 @@
+/* Starts every application processor listed in the MP table with INIT-SIPI-SIPI and waits for
+   each to report (Intel MP spec 1.4 §4, "MP Configuration Table"; Intel SDM vol 3 §8.4.4.1,
+   "Typical BSP Initialization Sequence", and §10.6.1, "Interrupt Command Register (ICR)"). */
+#include "runtime.h"
+
+#include "lapic.h"
+#include "mptable.h"
+
+/* The trampoline page: 4 KiB-aligned, below 1 MiB and clear of the VMM's boot structures
+   (0x500, 0x6000-0x7fff, 0x9000-0xefff, 0x20000-0x2ffff, 0x9fc00+). */
+#define TRAMPOLINE_ADDRESS 0x10000u
+#define SIPI_VECTOR (TRAMPOLINE_ADDRESS >> 12)
+
+/* Bounded polls instead of the SDM's 10 ms / 200 µs delays: a virtual APIC delivers at once,
+   and every guest instruction is emulated on this project's machines (~1-2.5 µs each). */
+#define ICR_POLL_LIMIT 1000
+#define ONLINE_POLL_LIMIT 2000000
+
+extern const char ap_trampoline_start[];
+extern const char ap_trampoline_end[];
+
+static struct mp_info mp;
+static volatile uint32_t print_lock;
+static volatile uint32_t cpus_online;
+
+/* Test-and-set lock on xchg (implicitly locked on x86; Intel SDM vol 3 §8.1.2.1). */
+static void spin_lock(volatile uint32_t* lock)
+{
+    while (__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE)) {
+        while (*lock)
+            cpu_relax();
+    }
+}
+
+static void spin_unlock(volatile uint32_t* lock)
+{
+    __atomic_store_n(lock, 0, __ATOMIC_RELEASE);
+}
+
+static void report_online(uint32_t index, uint8_t apic_id)
+{
+    spin_lock(&print_lock);
+    print("cpu ");
+    print_dec(index);
+    print(" apic-id ");
+    print_dec(apic_id);
+    print(" online\n");
+    spin_unlock(&print_lock);
+}
+
+/* Logical CPU numbers: 0 is the BSP, then the other enabled MP-table entries in table order. */
+static int32_t cpu_index_of(uint8_t apic_id, uint8_t bsp_apic_id)
+{
+    if (apic_id == bsp_apic_id)
+        return 0;
+    int32_t index = 1;
+    for (uint32_t i = 0; i < mp.cpu_count; i++) {
+        if (mp.cpus[i].apic_id == bsp_apic_id)
+            continue;
+        if (mp.cpus[i].apic_id == apic_id)
+            return index;
+        index++;
+    }
+    return -1;
+}
+
+static uint8_t bsp_apic_id;
+
+/* Called by smp_trampoline.S on each AP, on its own stack. */
+void ap_main(void);
+void ap_main(void)
+{
+    uint8_t id = lapic_id();
+    int32_t index = cpu_index_of(id, bsp_apic_id);
+    if (index < 0) {
+        spin_lock(&print_lock);
+        print("smp: unexpected cpu with apic-id ");
+        print_dec(id);
+        print("\n");
+        spin_unlock(&print_lock);
+        return;
+    }
+    report_online((uint32_t)index, id);
+    __atomic_fetch_add(&cpus_online, 1, __ATOMIC_RELEASE);
+}
+
+static void send_ipi(uint8_t apic_id, uint32_t command)
+{
+    lapic_write(LAPIC_ICR_HIGH, (uint32_t)apic_id << 24);
+    lapic_write(LAPIC_ICR_LOW, command);
+    for (unsigned i = 0; i < ICR_POLL_LIMIT && (lapic_read(LAPIC_ICR_LOW) & ICR_DELIVERY_PENDING); i++)
+        cpu_relax();
+}
+
+/* SDM §8.4.4.1: INIT, then two STARTUP IPIs (the second covers a lost first one; a running AP
+   ignores it). */
+static void start_ap(uint8_t apic_id)
+{
+    send_ipi(apic_id, ICR_DELIVERY_INIT | ICR_LEVEL_ASSERT);
+    send_ipi(apic_id, ICR_DELIVERY_STARTUP | ICR_LEVEL_ASSERT | SIPI_VECTOR);
+    send_ipi(apic_id, ICR_DELIVERY_STARTUP | ICR_LEVEL_ASSERT | SIPI_VECTOR);
+}
+
+int main(const struct hvm_start_info* info)
+{
+    (void)info;
+    switch (mp_scan(&mp)) {
+    case MP_OK:
+        break;
+    case MP_NOT_FOUND:
+        print("smp: no MP table\n");
+        return 1;
+    case MP_DEFAULT_CONFIG:
+        print("smp: MP default configuration not supported\n");
+        return 1;
+    case MP_BAD_TABLE:
+        print("smp: bad MP configuration table\n");
+        return 1;
+    }
+    print("smp: mp table lists ");
+    print_dec(mp.cpu_count);
+    print(" cpus\n");
+    if (mp.cpu_count > MP_MAX_CPUS) {
+        print("smp: more than ");
+        print_dec(MP_MAX_CPUS);
+        print(" cpus not supported\n");
+        return 1;
+    }
+
+    /* The APIC must be software-enabled (SVR bit 8) before it accepts our ICR writes on some
+       implementations; spurious vector 0xff. */
+    lapic_write(LAPIC_SVR, lapic_read(LAPIC_SVR) | LAPIC_SVR_ENABLE | 0xff);
+    bsp_apic_id = lapic_id();
+    report_online(0, bsp_apic_id);
+    cpus_online = 1;
+
+    memcpy((void*)TRAMPOLINE_ADDRESS, ap_trampoline_start,
+           (size_t)(ap_trampoline_end - ap_trampoline_start));
+    barrier();
+    uint32_t expected = 1;
+    for (uint32_t i = 0; i < mp.cpu_count; i++) {
+        if (mp.cpus[i].apic_id == bsp_apic_id)
+            continue;
+        start_ap(mp.cpus[i].apic_id);
+        expected++;
+    }
+
+    for (uint32_t i = 0; i < ONLINE_POLL_LIMIT && cpus_online < expected; i++)
+        cpu_relax();
+
+    uint32_t online = __atomic_load_n(&cpus_online, __ATOMIC_ACQUIRE);
+    spin_lock(&print_lock);
+    if (online == expected) {
+        print("smp: all ");
+        print_dec(online);
+        print(" cpus online\n");
+    } else {
+        print("smp: only ");
+        print_dec(online);
+        print(" of ");
+        print_dec(expected);
+        print(" cpus online\n");
+    }
+    spin_unlock(&print_lock);
+    return online == expected ? 0 : 1;
+}
