@@ -1,0 +1,21 @@
+// DeviceNotifier: what a virtio device model asks of its transport (virtio-v1.2 §2.3
+// "Notifications", §2.1.2 "Device Status Field": DEVICE_NEEDS_RESET). The transport maps these
+// onto its own interrupt mechanism (mmio: InterruptStatus + a line; pci: MSI-X vectors).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace minivmm::virtio {
+
+class DeviceNotifier {
+public:
+    virtual ~DeviceNotifier() = default;
+    // A used-buffer notification for `queue` (the device has already checked suppression).
+    virtual void signal_used_queue(std::uint16_t queue) = 0;
+    // The driver broke a rule the device cannot recover from: set DEVICE_NEEDS_RESET, send a
+    // configuration change notification, log `what` with a rate limit.
+    virtual void report_guest_error(std::string_view what) = 0;
+};
+
+} // namespace minivmm::virtio
