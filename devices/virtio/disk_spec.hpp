@@ -1,0 +1,26 @@
+// DiskSpec: one `--disk path=FILE[,readonly=on][,serial=ID][,direct=on][,engine=sync|uring]`
+// option, parsed; bad input is a UserError the user can fix.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace minivmm::virtio {
+
+enum class DiskAccess { ReadWrite, ReadOnly };
+enum class DiskCache { Buffered, Direct }; // Direct: O_DIRECT, bypass the host page cache
+enum class DiskEngine { Sync, Uring };
+
+struct DiskSpec {
+    std::string path;
+    DiskAccess access = DiskAccess::ReadWrite;
+    std::string serial; // at most VIRTIO_BLK_ID_BYTES (20) bytes, returned by GET_ID
+    DiskCache cache = DiskCache::Buffered;
+    DiskEngine engine = DiskEngine::Sync;
+    bool operator==(const DiskSpec&) const = default;
+};
+
+// Throws UserError naming the offending key or value.
+DiskSpec parse_disk_spec(std::string_view text);
+
+} // namespace minivmm::virtio

@@ -1,0 +1,47 @@
+// IoEngine: how a virtio-blk device runs its data transfers and flushes on the host: `sync`
+// (blocking preadv/pwritev/fdatasync on the event-loop thread) or `uring` (io_uring, completions
+// signalled through an eventfd the event loop watches). virtio-v1.2 §5.2.6 "Device Operation".
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace minivmm::virtio {
+
+struct BlkIo {
+    enum class Op { Read, Write, Flush };
+    Op op;
+    std::uint16_t head;            // chain to return when done
+    std::uint64_t offset;          // bytes into the disk
+    // Host addresses of guest buffers. An exception to "no raw pointer past one access": they
+    // live until completion; guest RAM outlives the device and reset() drains first.
+    std::vector<iovec> iov;
+    std::uint64_t status_address;  // guest address of the status byte
+    std::uint32_t used_length;     // bytes written into the chain when the request succeeds
+};
+
+struct BlkCompletion {
+    BlkIo io;
+    int result; // 0 or -errno
+};
+
+class IoEngine {
+public:
+    virtual ~IoEngine() = default;
+    // Starts `io` (the sync engine finishes it before returning).
+    virtual void submit(BlkIo io) = 0;
+    // Ends a batch: pushes everything submitted since the last commit to the kernel at once.
+    virtual void commit() = 0;
+    // Finished requests since the last reap.
+    virtual std::vector<BlkCompletion> reap() = 0;
+    [[nodiscard]] virtual std::size_t in_flight() const = 0;
+    [[nodiscard]] virtual std::size_t capacity() const = 0;
+    // The fd the event loop watches for completions; -1 when completions are immediate.
+    [[nodiscard]] virtual int event_fd() const { return -1; }
+    // Waits for every in-flight request and forgets them (device reset).
+    virtual void drain() = 0;
+};
+
+} // namespace minivmm::virtio

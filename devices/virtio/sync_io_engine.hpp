@@ -1,0 +1,25 @@
+// SyncIoEngine: blocking preadv/pwritev/fdatasync for virtio-blk, run on the calling
+// (event-loop) thread; a completed flush means fdatasync returned (virtio-v1.2 §5.2.6).
+#pragma once
+
+#include "devices/virtio/disk_image.hpp"
+#include "devices/virtio/io_engine.hpp"
+
+namespace minivmm::virtio {
+
+class SyncIoEngine final : public IoEngine {
+public:
+    explicit SyncIoEngine(const DiskImage& image) : m_image(image) {}
+    void submit(BlkIo io) override;
+    void commit() override {}
+    std::vector<BlkCompletion> reap() override { return std::exchange(m_done, {}); }
+    std::size_t in_flight() const override { return 0; }
+    std::size_t capacity() const override { return 1; }
+    void drain() override { m_done.clear(); }
+
+private:
+    const DiskImage& m_image;
+    std::vector<BlkCompletion> m_done;
+};
+
+} // namespace minivmm::virtio

@@ -1,0 +1,334 @@
+#include "devices/virtio/virtio_blk.hpp"
+
+#include <linux/virtio_config.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "devices/virtio/blk_request.hpp"
+#include "devices/virtio/sync_io_engine.hpp"
+#include "devices/virtio/uring_io_engine.hpp"
+#include "devices/virtio/virtq_abi.hpp"
+
+namespace minivmm::virtio {
+namespace {
+
+constexpr std::uint64_t kSegmentSize = sizeof(virtio_blk_discard_write_zeroes);
+static_assert(kSegmentSize == 16);
+
+// Whether [sector, sector + count) lies within `capacity` sectors, without overflow.
+bool sectors_in_range(std::uint64_t sector, std::uint64_t count, std::uint64_t capacity)
+{
+    return sector <= capacity && count <= capacity - sector;
+}
+
+} // namespace
+
+std::unique_ptr<VirtioBlk> VirtioBlk::create(const DiskSpec& spec)
+{
+    return std::make_unique<VirtioBlk>(DiskImage::open(spec), spec.serial, spec.engine);
+}
+
+VirtioBlk::VirtioBlk(DiskImage image, std::string serial, DiskEngine engine)
+    : m_image(std::move(image))
+    , m_serial(std::move(serial))
+    , m_log("virtio-blk")
+{
+    // virtio-v1.2 §5.2.3 (Feature bits).
+    m_features = feature_bit(VIRTIO_F_VERSION_1) | feature_bit(VIRTIO_F_EVENT_IDX) | feature_bit(VIRTIO_F_INDIRECT_DESC)
+        | feature_bit(VIRTIO_BLK_F_FLUSH) | feature_bit(VIRTIO_BLK_F_SEG_MAX) | feature_bit(VIRTIO_BLK_F_BLK_SIZE);
+    if (m_image.access() == DiskAccess::ReadOnly)
+        m_features |= feature_bit(VIRTIO_BLK_F_RO);
+    else
+        m_features |= feature_bit(VIRTIO_BLK_F_DISCARD) | feature_bit(VIRTIO_BLK_F_WRITE_ZEROES);
+    if (engine == DiskEngine::Uring)
+        m_engine = std::make_unique<UringIoEngine>(m_image, kQueueSize);
+    else
+        m_engine = std::make_unique<SyncIoEngine>(m_image);
+}
+
+VirtioBlk::~VirtioBlk()
+{
+    m_engine->drain();
+}
+
+void VirtioBlk::read_config(std::uint64_t offset, std::span<std::uint8_t> data) const
+{
+    // virtio-v1.2 §5.2.4 (Device configuration layout).
+    virtio_blk_config config{};
+    config.capacity = m_image.size_bytes() / kSectorSize;
+    config.seg_max = kQueueSize - 2; // §5.2.6.1: header and status take a descriptor each
+    config.blk_size = kSectorSize;
+    config.max_discard_sectors = kMaxDiscardSectors;
+    config.max_discard_seg = kMaxDiscardSegments;
+    config.discard_sector_alignment = 1;
+    config.max_write_zeroes_sectors = kMaxDiscardSectors;
+    config.max_write_zeroes_seg = kMaxDiscardSegments;
+    config.write_zeroes_may_unmap = 1;
+    const auto* bytes = reinterpret_cast<const std::uint8_t*>(&config);
+    for (std::size_t i = 0; i < data.size(); ++i)
+        data[i] = offset + i < sizeof config ? bytes[offset + i] : 0;
+}
+
+void VirtioBlk::write_config(std::uint64_t offset, std::span<const std::uint8_t>)
+{
+    // virtio-v1.2 §5.2.4: only `writeback` is writable, and only with VIRTIO_BLK_F_CONFIG_WCE,
+    // which is not offered.
+    m_log.log(fmt::format("config write at {:#x} ignored (no writable fields)", offset));
+}
+
+void VirtioBlk::activate(Activation activation)
+{
+    m_memory = &activation.memory;
+    m_notifier = &activation.notifier;
+    m_negotiated = activation.features;
+    m_queue = std::move(activation.queues.at(0));
+    m_broken = false;
+}
+
+void VirtioBlk::reset()
+{
+    // virtio-v1.2 §2.4 (Device Reset): no host I/O may touch guest memory afterwards.
+    m_engine->drain();
+    m_queue.reset();
+    m_throttled.reset();
+    m_memory = nullptr;
+    m_notifier = nullptr;
+    m_negotiated = 0;
+    m_broken = false;
+}
+
+void VirtioBlk::process_queue(std::uint16_t queue)
+{
+    if (queue != 0 || !m_queue)
+        return;
+    run_queue();
+}
+
+std::vector<int> VirtioBlk::event_fds() const
+{
+    const int fd = m_engine->event_fd();
+    return fd >= 0 ? std::vector<int>{fd} : std::vector<int>{};
+}
+
+void VirtioBlk::handle_event(int)
+{
+    if (!m_queue) {
+        (void)m_engine->reap(); // stale completions of a reset device were drained already
+        return;
+    }
+    complete_io(m_engine->reap());
+    notify_if_needed();
+    run_queue(); // requests left waiting for a free slot
+}
+
+void VirtioBlk::run_queue()
+{
+    if (m_broken)
+        return;
+    while (m_engine->in_flight() < m_engine->capacity()) {
+        DescriptorChain chain;
+        if (m_throttled) {
+            chain = std::move(*m_throttled);
+            m_throttled.reset();
+        } else {
+            auto popped = m_queue->pop();
+            if (!popped) {
+                m_broken = true;
+                m_notifier->report_guest_error(describe(popped.error()));
+                break;
+            }
+            if (!*popped)
+                break;
+            chain = std::move(**popped);
+        }
+        if (m_gate && !m_gate->admit(0, chain.readable_bytes + chain.writable_bytes)) {
+            m_throttled = std::move(chain);
+            break;
+        }
+        handle_chain(chain);
+    }
+    m_engine->commit();
+    complete_io(m_engine->reap());
+    notify_if_needed();
+}
+
+std::vector<iovec> VirtioBlk::host_iovecs(const std::vector<GuestRange>& ranges) const
+{
+    std::vector<iovec> iov;
+    iov.reserve(ranges.size());
+    for (const auto& range : ranges) {
+        // pop() checked every range lies in RAM; slice cannot fail.
+        auto bytes = m_memory->slice(range.address, range.length);
+        iov.push_back({bytes->data(), bytes->size()});
+    }
+    return iov;
+}
+
+void VirtioBlk::handle_chain(const DescriptorChain& chain)
+{
+    const BlkRequest request = parse_blk_request(*m_memory, chain);
+    if (request.parse == BlkRequest::Parse::NoStatusByte) {
+        m_log.log("request without a device-writable status byte; returned unanswered");
+        m_queue->add_used(chain.head, 0);
+        return;
+    }
+    if (request.parse == BlkRequest::Parse::HeaderTooShort) {
+        complete(chain.head, request.status_address, VIRTIO_BLK_S_IOERR, 1);
+        return;
+    }
+    const std::uint64_t capacity = m_image.size_bytes() / kSectorSize;
+    const bool read_only = m_image.access() == DiskAccess::ReadOnly;
+    switch (request.type) {
+    case VIRTIO_BLK_T_IN:
+    case VIRTIO_BLK_T_OUT: {
+        const bool is_read = request.type == VIRTIO_BLK_T_IN;
+        const auto& data = is_read ? request.writable : request.readable;
+        const std::uint64_t bytes = is_read ? request.writable_bytes : request.readable_bytes;
+        // virtio-v1.2 §5.2.6.2 (Device Requirements: Device Operation): "A device MUST set the
+        // status byte to VIRTIO_BLK_S_IOERR for a write request if the VIRTIO_BLK_F_RO feature
+        // if offered, and MUST NOT write any data."
+        if (!is_read && read_only) {
+            complete(chain.head, request.status_address, VIRTIO_BLK_S_IOERR, 1);
+            return;
+        }
+        // virtio-v1.2 §5.2.6.1: data length is a multiple of 512 bytes; and the request must lie
+        // within the disk's capacity (§5.2.6.2: IOERR otherwise).
+        if (bytes % kSectorSize != 0 || !sectors_in_range(request.sector, bytes / kSectorSize, capacity)) {
+            complete(chain.head, request.status_address, VIRTIO_BLK_S_IOERR, 1);
+            return;
+        }
+        BlkIo io{is_read ? BlkIo::Op::Read : BlkIo::Op::Write, chain.head, request.sector * kSectorSize,
+            host_iovecs(data), request.status_address, static_cast<std::uint32_t>((is_read ? bytes : 0) + 1)};
+        m_engine->submit(std::move(io));
+        return;
+    }
+    case VIRTIO_BLK_T_FLUSH:
+        // virtio-v1.2 §5.2.6.2: a completed flush means previously completed writes are durable.
+        m_engine->submit({BlkIo::Op::Flush, chain.head, 0, {}, request.status_address, 1});
+        return;
+    case VIRTIO_BLK_T_GET_ID: {
+        // virtio-v1.2 §5.2.6 (Device Operation): the ID is up to VIRTIO_BLK_ID_BYTES bytes,
+        // NUL-padded when shorter.
+        std::uint8_t id[VIRTIO_BLK_ID_BYTES] = {};
+        std::memcpy(id, m_serial.data(), std::min<std::size_t>(m_serial.size(), sizeof id));
+        std::uint64_t written = 0;
+        for (const auto& range : request.writable) {
+            const auto part = static_cast<std::size_t>(std::min<std::uint64_t>(range.length, sizeof id - written));
+            if (part == 0)
+                break;
+            (void)m_memory->write(range.address, {id + written, part});
+            written += part;
+        }
+        complete(chain.head, request.status_address, VIRTIO_BLK_S_OK, static_cast<std::uint32_t>(written + 1));
+        return;
+    }
+    case VIRTIO_BLK_T_DISCARD:
+    case VIRTIO_BLK_T_WRITE_ZEROES:
+        handle_discard_or_zeroes(chain.head, request.status_address, request.type, request.readable,
+            request.readable_bytes);
+        return;
+    default:
+        // virtio-v1.2 §5.2.6.2: unknown request types are answered VIRTIO_BLK_S_UNSUPP.
+        complete(chain.head, request.status_address, VIRTIO_BLK_S_UNSUPP, 1);
+        return;
+    }
+}
+
+void VirtioBlk::handle_discard_or_zeroes(std::uint16_t head, std::uint64_t status_address, std::uint32_t type,
+    const std::vector<GuestRange>& payload, std::uint64_t payload_bytes)
+{
+    const bool discard = type == VIRTIO_BLK_T_DISCARD;
+    // virtio-v1.2 §5.2.6.2: a request type whose feature was not negotiated is unsupported.
+    if (!negotiated(discard ? VIRTIO_BLK_F_DISCARD : VIRTIO_BLK_F_WRITE_ZEROES)) {
+        complete(head, status_address, VIRTIO_BLK_S_UNSUPP, 1);
+        return;
+    }
+    if (m_image.access() == DiskAccess::ReadOnly) {
+        complete(head, status_address, VIRTIO_BLK_S_IOERR, 1);
+        return;
+    }
+    // virtio-v1.2 §5.2.6: the payload is an array of struct virtio_blk_discard_write_zeroes;
+    // §5.2.6.2: more segments than max_discard_seg / max_write_zeroes_seg is unsupported.
+    const std::uint64_t segments = payload_bytes / kSegmentSize;
+    if (payload_bytes % kSegmentSize != 0 || segments == 0) {
+        complete(head, status_address, VIRTIO_BLK_S_IOERR, 1);
+        return;
+    }
+    if (segments > kMaxDiscardSegments) {
+        complete(head, status_address, VIRTIO_BLK_S_UNSUPP, 1);
+        return;
+    }
+    std::vector<virtio_blk_discard_write_zeroes> ranges(segments);
+    std::uint64_t copied = 0;
+    auto* out = reinterpret_cast<std::uint8_t*>(ranges.data());
+    for (const auto& range : payload) {
+        if (!m_memory->read(range.address, {out + copied, range.length})) {
+            complete(head, status_address, VIRTIO_BLK_S_IOERR, 1);
+            return;
+        }
+        copied += range.length;
+    }
+    const std::uint64_t capacity = m_image.size_bytes() / kSectorSize;
+    for (const auto& segment : ranges) {
+        const std::uint32_t flags = segment.flags;
+        // virtio-v1.2 §5.2.6.2: the unmap flag is only meaningful for write zeroes; for discard,
+        // or any other flag bit, the device answers VIRTIO_BLK_S_UNSUPP.
+        const std::uint32_t allowed = discard ? 0 : VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP;
+        if (flags & ~allowed) {
+            complete(head, status_address, VIRTIO_BLK_S_UNSUPP, 1);
+            return;
+        }
+        // §5.2.6.2: num_sectors over the maximum, or a range past the end, is an I/O error.
+        if (segment.num_sectors > kMaxDiscardSectors
+            || !sectors_in_range(segment.sector, segment.num_sectors, capacity)) {
+            complete(head, status_address, VIRTIO_BLK_S_IOERR, 1);
+            return;
+        }
+    }
+    for (const auto& segment : ranges) {
+        const std::uint64_t offset = segment.sector * kSectorSize;
+        const std::uint64_t length = std::uint64_t(segment.num_sectors) * kSectorSize;
+        const int result = discard ? m_image.discard(offset, length)
+                                   : m_image.write_zeroes(offset, length,
+                                         (segment.flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP) ? ZeroingMode::MayUnmap
+                                                                                               : ZeroingMode::KeepAllocated);
+        if (result != 0) {
+            // A block device without hole punching cannot discard: that is "unsupported".
+            const bool unsupported = discard && (result == -EOPNOTSUPP || result == -ENOTSUP || result == -ENODEV);
+            complete(head, status_address, unsupported ? VIRTIO_BLK_S_UNSUPP : VIRTIO_BLK_S_IOERR, 1);
+            return;
+        }
+    }
+    complete(head, status_address, VIRTIO_BLK_S_OK, 1);
+}
+
+void VirtioBlk::complete(std::uint16_t head, std::uint64_t status_address, std::uint8_t status,
+    std::uint32_t used_length)
+{
+    // The status address came from a validated writable range, so the write cannot fail.
+    (void)m_memory->write_obj(status_address, status);
+    m_queue->add_used(head, used_length);
+}
+
+void VirtioBlk::complete_io(const std::vector<BlkCompletion>& done)
+{
+    for (const auto& completion : done) {
+        if (completion.result != 0)
+            m_log.log(fmt::format("I/O error: {}", std::strerror(-completion.result)));
+        complete(completion.io.head, completion.io.status_address,
+            completion.result == 0 ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR,
+            completion.result == 0 ? completion.io.used_length : 1);
+    }
+}
+
+void VirtioBlk::notify_if_needed()
+{
+    if (m_queue && m_queue->needs_notification())
+        m_notifier->signal_used_queue(0);
+}
+
+} // namespace minivmm::virtio
