@@ -1,7 +1,64 @@
 #include "vmm/cli/main_command.hpp"
 
+#include <CLI/CLI.hpp>
+
+#include <fmt/format.h>
+
+#include "vmm/base/exit_code.hpp"
+#include "vmm/base/sys_error.hpp"
+#include "vmm/cli/exit_status.hpp"
+#include "vmm/cli/run_options.hpp"
+#include "vmm/vm/vm.hpp"
+
 namespace minivmm::cli {
 
-int run_main(int, char**) { return 0; }
+namespace {
+int run_vm(const RunOptions& options)
+{
+    const vm::VmConfig config = to_vm_config(options);
+    auto machine = vm::Vm::build(config);
+    const vm::StopReason reason = machine->run();
+    report_stop(reason);
+    return exit_status_for(reason);
+}
+} // namespace
+
+int run_main(int argc, char** argv)
+{
+    CLI::App app {"minivmm: a minimal virtual machine monitor on /dev/kvm", "minivmm"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "minivmm 0.1.0");
+    RunOptions run_options;
+    CLI::App* run = app.add_subcommand("run", "Boot a guest kernel");
+    add_run_options(*run, run_options);
+    run->positionals_at_end();
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& error) {
+        // Help and version requests are ParseErrors with exit code 0: CLI11 prints them.
+        if (error.get_exit_code() == 0)
+            return app.exit(error);
+        // One line, with where to look, instead of CLI11's two-line default.
+        fmt::print(stderr, "minivmm: error: {} (see 'minivmm {}--help')\n", error.what(),
+            run->parsed() ? "run " : "");
+        return to_int(ExitCode::Usage);
+    }
+
+    try {
+        if (run->parsed())
+            return run_vm(run_options);
+    } catch (const UserError& error) {
+        fmt::print(stderr, "minivmm: error: {}\n", error.what());
+        return to_int(ExitCode::VmmError);
+    } catch (const SysError& error) {
+        fmt::print(stderr, "minivmm: error: {}\n", error.what());
+        return to_int(ExitCode::VmmError);
+    } catch (const std::exception& error) {
+        fmt::print(stderr, "minivmm: internal error: {}\n", error.what());
+        return to_int(ExitCode::VmmError);
+    }
+    return to_int(ExitCode::Usage);
+}
 
 } // namespace minivmm::cli

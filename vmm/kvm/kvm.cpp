@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "vmm/base/sys_error.hpp"
+#include "vmm/kvm/flex_array_abi.hpp"
 
 namespace minivmm::kvm {
 
@@ -83,15 +84,13 @@ std::size_t Kvm::vcpu_mmap_size() const
 
 std::vector<kvm_cpuid_entry2> Kvm::supported_cpuid() const
 {
-    // The caller sizes the buffer; E2BIG means "more entries than that": grow and retry.
-    for (std::size_t capacity = 128; capacity <= 4096; capacity *= 2) {
-        const std::size_t bytes = sizeof(kvm_cpuid2) + capacity * sizeof(kvm_cpuid_entry2);
-        auto buffer = std::make_unique<std::uint8_t[]>(bytes);
-        std::memset(buffer.get(), 0, bytes);
-        auto* cpuid = reinterpret_cast<kvm_cpuid2*>(buffer.get());
-        cpuid->nent = static_cast<std::uint32_t>(capacity);
-        if (::ioctl(m_fd.get(), KVM_GET_SUPPORTED_CPUID, cpuid) == 0)
-            return {cpuid->entries, cpuid->entries + cpuid->nent};
+    // The caller sizes the buffer; E2BIG means "more entries than that". KVM's own limit
+    // (KVM_MAX_CPUID_ENTRIES) is 256 on current kernels; some refuse a larger nent with EINVAL,
+    // so start there and grow only on E2BIG.
+    for (std::size_t capacity = 256; capacity <= 4096; capacity *= 2) {
+        FlexArrayBuffer<kvm_cpuid_entry2> buffer(capacity);
+        if (::ioctl(m_fd.get(), kIoctlGetSupportedCpuid, buffer.data()) == 0)
+            return buffer.entries();
         if (errno != E2BIG)
             throw SysError("KVM_GET_SUPPORTED_CPUID");
     }

@@ -3,12 +3,11 @@
 #include <sys/ioctl.h>
 
 #include <cerrno>
-#include <cstring>
-#include <memory>
 
 #include <fmt/format.h>
 
 #include "vmm/base/sys_error.hpp"
+#include "vmm/kvm/flex_array_abi.hpp"
 
 namespace minivmm::kvm {
 
@@ -111,24 +110,14 @@ void VcpuFd::set_lapic(const kvm_lapic_state& lapic) const
 
 void VcpuFd::set_cpuid(const std::vector<kvm_cpuid_entry2>& entries) const
 {
-    const std::size_t bytes = sizeof(kvm_cpuid2) + entries.size() * sizeof(kvm_cpuid_entry2);
-    auto buffer = std::make_unique<std::uint8_t[]>(bytes);
-    std::memset(buffer.get(), 0, bytes);
-    auto* cpuid = reinterpret_cast<kvm_cpuid2*>(buffer.get());
-    cpuid->nent = static_cast<std::uint32_t>(entries.size());
-    std::memcpy(cpuid->entries, entries.data(), entries.size() * sizeof(kvm_cpuid_entry2));
-    vcpu_ioctl(m_fd.get(), KVM_SET_CPUID2, cpuid, "KVM_SET_CPUID2", m_index);
+    FlexArrayBuffer<kvm_cpuid_entry2> buffer {std::span<const kvm_cpuid_entry2>(entries)};
+    vcpu_ioctl(m_fd.get(), kIoctlSetCpuid2, buffer.data(), "KVM_SET_CPUID2", m_index);
 }
 
 void VcpuFd::set_msrs(const std::vector<kvm_msr_entry>& msrs) const
 {
-    const std::size_t bytes = sizeof(kvm_msrs) + msrs.size() * sizeof(kvm_msr_entry);
-    auto buffer = std::make_unique<std::uint8_t[]>(bytes);
-    std::memset(buffer.get(), 0, bytes);
-    auto* list = reinterpret_cast<kvm_msrs*>(buffer.get());
-    list->nmsrs = static_cast<std::uint32_t>(msrs.size());
-    std::memcpy(list->entries, msrs.data(), msrs.size() * sizeof(kvm_msr_entry));
-    const int written = ::ioctl(m_fd.get(), KVM_SET_MSRS, list);
+    FlexArrayBuffer<kvm_msr_entry> buffer {std::span<const kvm_msr_entry>(msrs)};
+    const int written = ::ioctl(m_fd.get(), kIoctlSetMsrs, buffer.data());
     if (written < 0)
         throw SysError(fmt::format("KVM_SET_MSRS on vCPU {}", m_index));
     if (static_cast<std::size_t>(written) != msrs.size())

@@ -1,0 +1,70 @@
+// Bad input to `minivmm run`: each case ends in exactly one clear line on stderr and its
+// documented exit code, before any guest runs (README.md, "Exit codes").
+#include <fstream>
+
+#include "tests/integration/vmm_harness.hpp"
+
+using namespace minivmm::testing;
+
+namespace {
+void check_one_error_line(const ProcessResult& result, int status, const std::string& needle)
+{
+    INFO("stdout: " << result.out << "\nstderr: " << result.err);
+    CHECK(result.exit_status == status);
+    const auto lines = lines_of(result.err);
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0].rfind("minivmm: error: ", 0) == 0);
+    CHECK(lines[0].find(needle) != std::string::npos);
+    CHECK(result.out.empty());
+}
+} // namespace
+
+TEST_CASE("a file that is not a kernel is refused, naming what was found", "[cli]")
+{
+    if (!kvm_available())
+        return;
+    TempDir dir;
+    const std::string text = dir.file("notes.txt");
+    std::ofstream(text) << "these are my notes, not a kernel\n";
+    check_one_error_line(run_vmm({"--kernel", text}), 120, "not a kernel");
+}
+
+TEST_CASE("a 1-byte kernel is refused", "[cli]")
+{
+    if (!kvm_available())
+        return;
+    TempDir dir;
+    const std::string tiny = dir.file("tiny");
+    std::ofstream(tiny) << "M";
+    check_one_error_line(run_vmm({"--kernel", tiny}), 120, tiny);
+}
+
+TEST_CASE("a missing kernel or initrd is refused, naming the file", "[cli]")
+{
+    check_one_error_line(run_vmm({"--kernel", "/nonexistent/kernel.elf"}), 120, "/nonexistent/kernel.elf");
+    check_one_error_line(run_vmm({"--kernel", testguest("hello"), "--initrd", "/nonexistent/initrd.img"}), 120,
+        "--initrd /nonexistent/initrd.img: No such file or directory");
+}
+
+TEST_CASE("invalid --cpus, --memory, --timeout and --serial values are refused", "[cli]")
+{
+    check_one_error_line(run_vmm({"--kernel", testguest("hello"), "--cpus", "0"}), 120, "--cpus");
+    check_one_error_line(run_vmm({"--kernel", testguest("hello"), "--cpus", "many"}), 2, "--cpus");
+    check_one_error_line(run_vmm({"--kernel", testguest("hello"), "--memory", "1K"}), 120, "--memory");
+    check_one_error_line(run_vmm({"--kernel", testguest("hello"), "--memory", "lots"}), 120, "lots");
+    check_one_error_line(run_vmm({"--kernel", testguest("hello"), "--memory", "100T"}), 120, "--memory");
+    check_one_error_line(run_vmm({"--kernel", testguest("hello"), "--timeout", "-3"}), 120, "--timeout");
+    check_one_error_line(run_vmm({"--kernel", testguest("hello"), "--serial", "telnet:1234"}), 120, "telnet:1234");
+}
+
+TEST_CASE("an unknown option is a usage error with status 2", "[cli]")
+{
+    check_one_error_line(run_vmm({"--kernel", testguest("hello"), "--turbo"}), 2, "--turbo");
+}
+
+TEST_CASE("more vCPUs than KVM allows are refused", "[cli]")
+{
+    if (!kvm_available())
+        return;
+    check_one_error_line(run_vmm({"--kernel", testguest("hello"), "--cpus", "255"}), 120, "--cpus");
+}

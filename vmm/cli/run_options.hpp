@@ -1,0 +1,32 @@
+// `minivmm run`: its options (CLI11) and their validation into a VmConfig.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <vector>
+
+#include "vmm/vm/vm_config.hpp"
+
+namespace minivmm::cli {
+
+// The raw strings CLI11 fills; validated by to_vm_config().
+struct RunOptions {
+    std::string kernel;
+    std::string initrd;
+    std::string cmdline;
+    unsigned cpus = 1;
+    std::string memory = "256M";
+    std::string serial = "stdio";
+    double timeout_seconds = 0;
+    bool trace = false;
+    std::string cpu_template = "auto";
+    std::vector<std::string> disks;
+    std::vector<std::string> command; // after `--`: run in the guest (command mode)
+};
+
+void add_run_options(CLI::App& run, RunOptions& options);
+// Throws UserError (one line, saying what to fix) for every bad value.
+vm::VmConfig to_vm_config(const RunOptions& options);
+
+} // namespace minivmm::cli

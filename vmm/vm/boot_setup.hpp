@@ -1,0 +1,29 @@
+// Boot setup: loads the kernel, initrd and command line into guest memory with the right boot
+// protocol (PVH or Linux), writes the MP table, and prepares each vCPU's CPUID and the boot
+// vCPU's entry registers (DESIGN.md, "Boot flow", steps 1-4).
+#pragma once
+
+#include <linux/kvm.h>
+
+#include <vector>
+
+#include "vmm/boot/cpu_entry_state.hpp"
+#include "vmm/kvm/vcpu_fd.hpp"
+#include "vmm/memory/guest_memory.hpp"
+#include "vmm/vm/vm_config.hpp"
+
+namespace minivmm::vm {
+
+struct BootPlan {
+    boot::CpuEntryState entry;
+    std::vector<kvm_cpuid_entry2> supported_cpuid;
+    bool mask_for_software_kvm = false;
+};
+
+// Throws UserError for a bad kernel/initrd/cmdline, before any vCPU exists.
+BootPlan prepare_boot(const VmConfig& config, const GuestMemory& memory, std::vector<kvm_cpuid_entry2> supported_cpuid);
+// CPUID for vCPU `vcpu.index()` of `cpu_count`; the boot vCPU also gets its entry registers and
+// LAPIC LINT0/LINT1 wiring (ExtINT/NMI, as the MP table's local interrupt entries say).
+void configure_vcpu(kvm::VcpuFd& vcpu, const BootPlan& plan, unsigned cpu_count);
+
+} // namespace minivmm::vm

@@ -1,0 +1,173 @@
+#include "vmm/vm/vcpu_runner.hpp"
+
+#include <signal.h>
+
+#include <chrono>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "vmm/base/sys_error.hpp"
+#include "vmm/vm/register_dump.hpp"
+
+namespace minivmm::vm {
+
+namespace {
+template<class... Ts>
+struct Overloaded : Ts... {
+    using Ts::operator()...;
+};
+
+std::string hex_bytes(std::span<const std::uint8_t> data)
+{
+    // Little-endian value as the guest sees it, for accesses up to 8 bytes.
+    std::uint64_t value = 0;
+    std::memcpy(&value, data.data(), std::min<std::size_t>(data.size(), sizeof value));
+    return fmt::format("{:#x}", value);
+}
+
+std::string_view device_name(const Bus::Result& result)
+{
+    if (result.outcome == Bus::Outcome::Handled)
+        return result.device->name();
+    return result.outcome == Bus::Outcome::Crossing ? "crossing" : "unclaimed";
+}
+} // namespace
+
+int vcpu_kick_signal() { return SIGRTMIN; }
+
+void install_vcpu_kick_handler()
+{
+    struct sigaction action {};
+    action.sa_handler = [](int) {};
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = 0; // no SA_RESTART: KVM_RUN must return EINTR
+    if (::sigaction(vcpu_kick_signal(), &action, nullptr) < 0)
+        throw SysError("sigaction for the vCPU kick signal");
+}
+
+void VcpuRunner::kick()
+{
+    m_vcpu.set_immediate_exit(true);
+    std::lock_guard lock(m_thread_mutex);
+    if (m_thread_known)
+        ::pthread_kill(m_thread, vcpu_kick_signal());
+}
+
+void VcpuRunner::run()
+{
+    {
+        std::lock_guard lock(m_thread_mutex);
+        m_thread = ::pthread_self();
+        m_thread_known = true;
+    }
+    // The kick signal is blocked in every thread but the vCPU threads while they run.
+    sigset_t kick;
+    sigemptyset(&kick);
+    sigaddset(&kick, vcpu_kick_signal());
+    ::pthread_sigmask(SIG_UNBLOCK, &kick, nullptr);
+
+    const bool tracing = m_context.trace == TraceMode::On;
+    try {
+        while (!m_context.stopper.stopping()) {
+            const kvm::VmExit exit = m_vcpu.run();
+            if (!tracing) {
+                handle_exit(exit);
+                continue;
+            }
+            const auto start = std::chrono::steady_clock::now();
+            const std::string_view device = handle_exit(exit);
+            m_stats.record(kvm::exit_name(exit), device, std::chrono::steady_clock::now() - start);
+            trace_exit(exit, device);
+        }
+    } catch (const std::exception& error) {
+        m_context.stopper.stop({StopKind::VmmError, 0, fmt::format("vCPU {}: {}", m_vcpu.index(), error.what())});
+    }
+    std::lock_guard lock(m_thread_mutex);
+    m_thread_known = false;
+}
+
+std::string_view VcpuRunner::handle_exit(const kvm::VmExit& exit)
+{
+    return std::visit(Overloaded {
+                          [&](const kvm::IoExit& io) { return handle_io(io); },
+                          [&](const kvm::MmioExit& mmio) { return handle_mmio(mmio); },
+                          [&](const kvm::ShutdownExit&) -> std::string_view {
+                              crash("triple fault (KVM_EXIT_SHUTDOWN)");
+                              return {};
+                          },
+                          [&](const kvm::HaltExit&) -> std::string_view { return {}; },
+                          [&](const kvm::InterruptedExit&) -> std::string_view { return {}; },
+                          [&](const kvm::SystemEventExit& event) -> std::string_view {
+                              if (event.type == KVM_SYSTEM_EVENT_SHUTDOWN || event.type == KVM_SYSTEM_EVENT_RESET)
+                                  m_context.stopper.stop({StopKind::GuestReset, 0, "guest requested shutdown/reset"});
+                              else
+                                  crash(fmt::format("guest system event {} (crash)", event.type));
+                              return {};
+                          },
+                          [&](const kvm::InternalErrorExit& error) -> std::string_view {
+                              std::string data;
+                              for (auto word : error.data)
+                                  data += fmt::format(" {:#x}", word);
+                              crash(fmt::format("KVM internal error, suberror {}{} (data:{})", error.suberror,
+                                  error.suberror == KVM_INTERNAL_ERROR_EMULATION ? " (instruction emulation failed)" : "",
+                                  data.empty() ? " none" : data));
+                              return {};
+                          },
+                          [&](const kvm::FailEntryExit& fail) -> std::string_view {
+                              crash(fmt::format("KVM could not enter the guest (hardware reason {:#x})", fail.reason));
+                              return {};
+                          },
+                          [&](const kvm::UnknownExit& unknown) -> std::string_view {
+                              crash(fmt::format("unhandled VM exit reason {}", unknown.reason));
+                              return {};
+                          },
+                      },
+        exit);
+}
+
+std::string_view VcpuRunner::handle_io(const kvm::IoExit& io)
+{
+    // String I/O (ins/outs with rep) arrives as `count` back-to-back elements of `size` bytes.
+    Bus::Result result {};
+    for (std::uint32_t i = 0; i < io.count; ++i) {
+        auto element = io.data.subspan(std::size_t(i) * io.size, io.size);
+        result = io.direction == kvm::Direction::Write ? m_context.pio_bus.write(io.port, element)
+                                                       : m_context.pio_bus.read(io.port, element);
+    }
+    return device_name(result);
+}
+
+std::string_view VcpuRunner::handle_mmio(const kvm::MmioExit& mmio)
+{
+    const Bus::Result result = mmio.direction == kvm::Direction::Write ? m_context.mmio_bus.write(mmio.address, mmio.data)
+                                                                       : m_context.mmio_bus.read(mmio.address, mmio.data);
+    return device_name(result);
+}
+
+void VcpuRunner::crash(std::string what)
+{
+    // The report always goes to stderr, traced or not: it is what the user needs to debug.
+    const std::string state = format_vcpu_state(m_vcpu, m_context.memory);
+    m_context.stopper.stop({StopKind::GuestCrash, 0, fmt::format("vCPU {}: {}\n{}", m_vcpu.index(), what, state)});
+}
+
+void VcpuRunner::trace_exit(const kvm::VmExit& exit, std::string_view device) const
+{
+    std::string line = std::visit(Overloaded {
+                                      [](const kvm::IoExit& io) {
+                                          return fmt::format("port={:#06x} size={} count={} data={}", io.port, io.size,
+                                              io.count, hex_bytes(io.data.first(io.size)));
+                                      },
+                                      [](const kvm::MmioExit& mmio) {
+                                          return fmt::format("addr={:#x} size={} data={}", mmio.address, mmio.data.size(),
+                                              hex_bytes(mmio.data));
+                                      },
+                                      [](const auto&) { return std::string(); },
+                                  },
+        exit);
+    fmt::print(stderr, "trace: vcpu{} {} {}{}{}\n", m_vcpu.index(), kvm::exit_name(exit), line,
+        device.empty() ? "" : " -> ", device);
+}
+
+} // namespace minivmm::vm

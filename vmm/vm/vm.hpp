@@ -1,0 +1,73 @@
+// Vm: the one place that knows every module. build() turns a VmConfig into a machine (KVM VM,
+// guest memory, buses, devices, loaded kernel, vCPUs); run() runs it to the end and says why it
+// ended. Members are declared so that destruction runs vCPUs first, then devices, then memory,
+// then the VM fd (STYLE.md, "RAII").
+#pragma once
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "vmm/base/event_loop.hpp"
+#include "vmm/bus/bus.hpp"
+#include "vmm/kvm/kvm.hpp"
+#include "vmm/memory/guest_memory.hpp"
+#include "vmm/vm/boot_setup.hpp"
+#include "vmm/vm/stop_reason.hpp"
+#include "vmm/vm/vcpu_runner.hpp"
+#include "vmm/vm/vm_config.hpp"
+
+namespace minivmm {
+class Serial16550;
+class I8042;
+class ExitPort;
+class InterruptLine;
+class Console;
+class ConsoleOutput;
+} // namespace minivmm
+
+namespace minivmm::vm {
+
+class Vm {
+public:
+    // Throws UserError for bad input (kernel, initrd, sizes) and SysError for host failures,
+    // before any vCPU runs: a VM either starts whole or not at all.
+    static std::unique_ptr<Vm> build(const VmConfig& config);
+    ~Vm();
+
+    // Runs the vCPUs and the event loop until the VM stops; returns why.
+    StopReason run();
+
+private:
+    explicit Vm(const VmConfig& config);
+    void create_machine();
+    void create_devices();
+    void load_guest();
+    void create_vcpus();
+    void add_stop_sources();
+    void kick_everything();
+
+    VmConfig m_config;
+    VmStopper m_stopper;
+    EventLoop m_loop;
+    kvm::Kvm m_kvm;
+    kvm::VmFd m_vm;
+    GuestMemory m_memory;
+    Bus m_pio_bus {"pio"};
+    Bus m_mmio_bus {"mmio"};
+
+    // Devices and what they need, after memory (they refer to it) and before vCPUs.
+    std::unique_ptr<InterruptLine> m_serial_irq;
+    std::shared_ptr<ConsoleOutput> m_console_output;
+    std::shared_ptr<Serial16550> m_serial;
+    std::unique_ptr<Console> m_console; // after the UART: destroyed before it
+    std::shared_ptr<I8042> m_i8042;
+    std::shared_ptr<ExitPort> m_exit_port;
+    std::vector<UniqueFd> m_loop_fds; // timerfd, signalfd
+    BootPlan m_boot;
+
+    // Last: destroyed first. Threads are joined in run(); runners own the vCPU fds.
+    std::vector<std::unique_ptr<VcpuRunner>> m_runners;
+};
+
+} // namespace minivmm::vm
