@@ -62,7 +62,7 @@ TEST_CASE("an unknown option is a usage error with status 2", "[cli]")
     check_one_error_line(run_vmm({"--kernel", testguest("hello"), "--turbo"}), 2, "--turbo");
 }
 
-TEST_CASE("more vCPUs than KVM allows are refused", "[cli]")
+TEST_CASE("more vCPUs than the MP table can describe are refused before the VM starts", "[cli]")
 {
     if (!kvm_available())
         return;

@@ -134,3 +134,31 @@ TEST_CASE("--serial none discards the guest's output", "[guest][serial]")
     CHECK(result.exit_status == 0);
     CHECK(result.out.empty());
 }
+
+TEST_CASE("i8042-reset: the keyboard controller's reset command is a clean shutdown (status 0)", "[guest]")
+{
+    if (!kvm_available())
+        return;
+    auto result = run_vmm({"--kernel", testguest("i8042-reset")});
+    CHECK(has_line(result.out, "i8042-reset: pulsing the reset line"));
+    CHECK(result.out.find("still running") == std::string::npos);
+    CHECK(result.exit_status == 0);
+    CHECK(result.err.empty());
+}
+
+TEST_CASE("console: Ctrl-A x on stdin quits the VM with status 130", "[guest][serial]")
+{
+    if (!kvm_available())
+        return;
+    auto result = run_vmm({"--kernel", testguest("spin")}, std::chrono::seconds(30), "\x01x");
+    CHECK(result.exit_status == 130);
+}
+
+TEST_CASE("console: Ctrl-A followed by another key does not quit", "[guest][serial]")
+{
+    if (!kvm_available())
+        return;
+    // The escape is dropped and the VM keeps running until the timeout ends it.
+    auto result = run_vmm({"--kernel", testguest("spin"), "--timeout", "1"}, std::chrono::seconds(30), "\x01q\x01\x01");
+    CHECK(result.exit_status == 124);
+}
