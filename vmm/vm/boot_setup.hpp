@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "vmm/boot/cpu_entry_state.hpp"
+#include "vmm/boot/cpuid_builder.hpp"
+#include "vmm/boot/kernel_image.hpp"
 #include "vmm/kvm/vcpu_fd.hpp"
 #include "vmm/memory/guest_memory.hpp"
 #include "vmm/vm/vm_config.hpp"
@@ -16,8 +18,9 @@ namespace minivmm::vm {
 
 struct BootPlan {
     boot::CpuEntryState entry;
-    std::vector<kvm_cpuid_entry2> supported_cpuid;
-    bool mask_for_software_kvm = false;
+    std::vector<boot::CpuidEntry> supported_cpuid;
+    boot::CpuTemplate cpu_template = boot::CpuTemplate::None;
+    boot::KernelKind kernel_kind = boot::KernelKind::PvhElf;
 };
 
 // Throws UserError for a bad kernel/initrd/cmdline, before any vCPU exists.
