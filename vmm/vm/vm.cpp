@@ -16,6 +16,7 @@
 #include "vmm/memory/memory_layout.hpp"
 #include "vmm/vm/boot_setup.hpp"
 #include "vmm/vm/kvm_interrupt_line.hpp"
+#include "vmm/vm/register_dump.hpp"
 
 namespace minivmm::vm {
 
@@ -182,7 +183,16 @@ StopReason Vm::run()
     }
     ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
     auto reason = m_stopper.reason();
-    return reason ? *reason : StopReason {StopKind::VmmError, 0, "the VM stopped without a reason"};
+    if (!reason)
+        return StopReason {StopKind::VmmError, 0, "the VM stopped without a reason"};
+    if (reason->kind == StopKind::Timeout) {
+        // Where a hung guest was is the first thing one asks; the vCPUs are stopped, so their
+        // registers are stable now.
+        for (auto& runner : m_runners)
+            reason->detail += fmt::format("\nvCPU {} at the timeout:\n{}", runner->vcpu().index(),
+                format_vcpu_state(runner->vcpu(), m_memory));
+    }
+    return *reason;
 }
 
 } // namespace minivmm::vm
