@@ -10,6 +10,8 @@
 #include "devices/legacy/exit_port.hpp"
 #include "devices/legacy/i8042.hpp"
 #include "devices/legacy/serial_16550.hpp"
+#include "devices/virtio/disk_spec.hpp"
+#include "devices/virtio/virtio_blk.hpp"
 #include "vmm/base/sys_error.hpp"
 #include "vmm/console/console.hpp"
 #include "vmm/console/console_output.hpp"
@@ -52,6 +54,7 @@ std::unique_ptr<Vm> Vm::build(const VmConfig& config)
         throw UserError(fmt::format("--cpus {} is more than this host's KVM allows ({})", config.cpus, vm->m_kvm.max_vcpus()));
     vm->create_machine();
     vm->create_devices();
+    vm->create_virtio_devices();
     vm->load_guest();
     vm->create_vcpus();
     vm->add_stop_sources();
@@ -90,6 +93,20 @@ void Vm::create_devices()
         m_stopper.stop({StopKind::ExitPort, status, fmt::format("guest wrote {} to the exit port", status)});
     });
     m_pio_bus.add(layout::kExitPort, 1, m_exit_port);
+}
+
+void Vm::create_virtio_devices()
+{
+    unsigned slot = 0;
+    for (const auto& text : m_config.disks) {
+        const virtio::DiskSpec spec = virtio::parse_disk_spec(text);
+        m_virtio_slots.push_back(std::make_unique<VirtioMmioSlot>(slot, fmt::format("virtio-blk{}", slot),
+            virtio::VirtioBlk::create(spec), m_vm, m_memory, m_mmio_bus, m_loop));
+        ++slot;
+    }
+    // The guest finds virtio-mmio devices only through its command line.
+    for (const auto& device : m_virtio_slots)
+        m_config.cmdline += (m_config.cmdline.empty() ? "" : " ") + device->cmdline_entry();
 }
 
 void Vm::load_guest()

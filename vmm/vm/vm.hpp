@@ -14,6 +14,7 @@
 #include "vmm/memory/guest_memory.hpp"
 #include "vmm/vm/boot_setup.hpp"
 #include "vmm/vm/stop_reason.hpp"
+#include "vmm/vm/virtio_mmio_slot.hpp"
 #include "vmm/vm/vcpu_runner.hpp"
 #include "vmm/vm/vm_config.hpp"
 
@@ -42,6 +43,7 @@ private:
     explicit Vm(const VmConfig& config);
     void create_machine();
     void create_devices();
+    void create_virtio_devices();
     void load_guest();
     void create_vcpus();
     void add_stop_sources();
@@ -63,6 +65,7 @@ private:
     std::unique_ptr<Console> m_console; // after the UART: destroyed before it
     std::shared_ptr<I8042> m_i8042;
     std::shared_ptr<ExitPort> m_exit_port;
+    std::vector<std::unique_ptr<VirtioMmioSlot>> m_virtio_slots;
     std::vector<UniqueFd> m_loop_fds; // timerfd, signalfd
     BootPlan m_boot;
 
