@@ -2,7 +2,7 @@
 # Builds (or finds in the cache) the guest images the tests need and prints one `name=path` line
 # each: always the Debian cloud kernel and the test initramfs; the minimal microVM kernel only
 # with --minimal-kernel (a from-scratch build takes 4-8 minutes on 2 cores).
-#   debian_kernel=<vmlinuz>  initramfs=<initramfs.cpio>
+#   debian_kernel=<vmlinuz>  debian_vmlinux=<ELF vmlinux with PVH note>  initramfs=<initramfs.cpio>
 #   minimal_kernel_dir=<dir>  minimal_bzimage=<dir>/bzImage  minimal_vmlinux=<dir>/vmlinux
 # Usage: guest-images/build-all.sh [--minimal-kernel]; eval-able: eval "$(guest-images/build-all.sh)"
 set -euo pipefail
@@ -21,6 +21,8 @@ done
 debian_kernel=$("$here/linux/debian-kernel.sh")
 initramfs=$("$here/initramfs/build-initramfs.sh")
 echo "debian_kernel=$debian_kernel"
+debian_vmlinux=$(dirname "$debian_kernel")/$(basename "$debian_kernel" | sed 's/^vmlinuz-/vmlinux-/')
+[[ -f $debian_vmlinux ]] && echo "debian_vmlinux=$debian_vmlinux"
 echo "initramfs=$initramfs"
 
 if [[ $minimal -eq 1 ]]; then
