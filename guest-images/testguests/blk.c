@@ -1,6 +1,8 @@
 /* Exercises a virtio-blk device over virtio-mmio, one synchronous request at a time: read,
    write, flush, discard, write-zeroes, GET_ID and the error paths (virtio 1.2 §5.2, "Block
    Device": §5.2.3 feature bits, §5.2.4 configuration layout, §5.2.6 "Device Operation").
+   `blk.mode=keep` leaves the written pattern on disk; `blk.mode=durability` writes it, flushes
+   (§5.2.6.2: a completed flush makes completed writes durable), says so and spins until killed.
    WARNING: it overwrites sectors 1..8 of the disk. */
 #include "runtime.h"
 
@@ -54,6 +56,13 @@ static uint8_t status;
 static uint8_t data[TEST_BYTES] __attribute__((aligned(4096)));
 static uint8_t pattern[TEST_BYTES];
 static uint32_t failures;
+
+/* What the run does after the capacity check (cmdline `blk.mode=`). */
+enum mode {
+    MODE_ALL,          /* no key: every step */
+    MODE_KEEP,         /* write + flush + read-back; no discard/write-zeroes, the pattern stays */
+    MODE_DURABILITY,   /* write + flush, print `blk: flushed`, spin forever */
+};
 
 static bool has_feature(unsigned bit)
 {
@@ -171,8 +180,54 @@ static bool set_up(const struct hvm_start_info* info)
     return true;
 }
 
+/* Parses `blk.mode=`; false (with a message) for a value it does not know. */
+static bool parse_mode(const char* cmdline, enum mode* mode)
+{
+    uint32_t length;
+    const char* value = cmdline_find(cmdline, "blk.mode", &length);
+    *mode = MODE_ALL;
+    if (!value)
+        return true;
+    if (length == 4 && memcmp(value, "keep", 4) == 0) {
+        *mode = MODE_KEEP;
+        return true;
+    }
+    if (length == 10 && memcmp(value, "durability", 10) == 0) {
+        *mode = MODE_DURABILITY;
+        return true;
+    }
+    print("blk: unknown blk.mode '");
+    print_n(value, length);
+    print("' (want keep or durability)\n");
+    return false;
+}
+
+/* blk.mode=durability: the pattern is on stable storage once the flush completes (§5.2.6.2);
+   the host kills the VMM after `blk: flushed` and checks the file. Returns only on failure. */
+static int run_durability(void)
+{
+    if (has_feature(VIRTIO_BLK_F_RO) || !has_feature(VIRTIO_BLK_F_FLUSH)) {
+        fail("durability", "read-only, or no VIRTIO_BLK_F_FLUSH; low feature bits ",
+             (uint32_t)device.features);
+        return 1;
+    }
+    fill_pattern();
+    memcpy(data, pattern, TEST_BYTES);
+    if (!check_status("write", request(VIRTIO_BLK_T_OUT, TEST_FIRST_SECTOR, data, TEST_BYTES, false),
+                      VIRTIO_BLK_S_OK))
+        return 1;
+    if (!check_status("flush", request(VIRTIO_BLK_T_FLUSH, 0, NULL, 0, false), VIRTIO_BLK_S_OK))
+        return 1;
+    print("blk: flushed\n");
+    for (;;)
+        __asm__ volatile("1: jmp 1b");
+}
+
 int main(const struct hvm_start_info* info)
 {
+    enum mode mode;
+    if (!parse_mode(pvh_cmdline(info), &mode))
+        return 1;
     if (!set_up(info))
         return 1;
 
@@ -186,6 +241,9 @@ int main(const struct hvm_start_info* info)
         return 1;
     }
     pass("capacity");
+
+    if (mode == MODE_DURABILITY)
+        return run_durability();
 
     check_status("read", request(VIRTIO_BLK_T_IN, 0, data, SECTOR_SIZE, true), VIRTIO_BLK_S_OK);
 
@@ -209,13 +267,17 @@ int main(const struct hvm_start_info* info)
         step_read_back("read-back", pattern);
 
         range = (struct virtio_blk_range){TEST_FIRST_SECTOR, TEST_SECTORS, 0};
-        if (has_feature(VIRTIO_BLK_F_DISCARD))
+        if (mode == MODE_KEEP)
+            skip("discard", "blk.mode=keep");
+        else if (has_feature(VIRTIO_BLK_F_DISCARD))
             check_status("discard", request(VIRTIO_BLK_T_DISCARD, 0, &range, sizeof range, false),
                          VIRTIO_BLK_S_OK);
         else
             skip("discard", "VIRTIO_BLK_F_DISCARD not offered");
 
-        if (has_feature(VIRTIO_BLK_F_WRITE_ZEROES)) {
+        if (mode == MODE_KEEP) {
+            skip("write-zeroes", "blk.mode=keep");
+        } else if (has_feature(VIRTIO_BLK_F_WRITE_ZEROES)) {
             range = (struct virtio_blk_range){TEST_FIRST_SECTOR, TEST_SECTORS, 0};
             if (check_status("write-zeroes",
                              request(VIRTIO_BLK_T_WRITE_ZEROES, 0, &range, sizeof range, false),
