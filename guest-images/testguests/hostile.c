@@ -4,7 +4,8 @@
    Requirements: Device Initialization"). Rules broken: §2.7.5.2 (The Virtqueue Descriptor Table:
    chain length and buffers in memory), §2.7.6 (The Virtqueue Available Ring: idx at most Queue
    Size ahead), §2.7 (Split Virtqueues: Queue Size a power of 2, not 0), §2.7.4.2 (Driver
-   Requirements: Message Framing: device-writable after device-readable). */
+   Requirements: Message Framing: device-writable after device-readable), §2.7.5.3.1 (Indirect
+   Descriptors: only when negotiated). */
 #include "runtime.h"
 
 #include "virtio/virtio_mmio.h"
@@ -13,6 +14,7 @@
 /* virtio 1.2 §5.2.6 (Device Operation). */
 #define VIRTIO_BLK_T_IN 0
 #define VIRTIO_BLK_S_OK 0
+#define VIRTQ_DESC_F_INDIRECT 4   /* §2.7.5.3 (Indirect Descriptors) */
 #define SECTOR_SIZE 512
 
 #define MAX_DISKS 4
@@ -33,11 +35,16 @@ enum hostile_case {
     CASE_QUEUE_SIZE_0,
     CASE_QUEUE_SIZE_3,
     CASE_WRITE_BEFORE_READ,
+    CASE_WRAP_BUFFER,
+    CASE_BAD_NEXT,
+    CASE_INDIRECT_UNNEGOTIATED,
+    CASE_RESET_IN_FLIGHT,
     CASE_COUNT,
 };
 
 static const char* const case_names[CASE_COUNT] = {
     "desc-loop", "huge-buffer", "avail-ahead", "queue-size-0", "queue-size-3", "write-before-read",
+    "wrap-buffer", "bad-next", "indirect-unnegotiated", "reset-in-flight",
 };
 
 static struct virtio_mmio_device disks[MAX_DISKS];
@@ -170,6 +177,31 @@ static bool break_device(enum hostile_case which, struct virtio_mmio_device* dev
         set_desc(1, &header, 0, sizeof header, VIRTQ_DESC_F_NEXT, 2);
         set_desc(2, &status, 0, 1, VIRTQ_DESC_F_WRITE, 0);
         break;
+    case CASE_WRAP_BUFFER:
+        /* §2.7.5.2: a small buffer whose end wraps past 2^64 (start + length overflows). */
+        set_desc(0, &header, 0, sizeof header, VIRTQ_DESC_F_NEXT, 1);
+        set_desc(1, NULL, 0xfffffffffffffe00ull, SECTOR_SIZE * 2, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 2);
+        set_desc(2, &status, 0, 1, VIRTQ_DESC_F_WRITE, 0);
+        break;
+    case CASE_BAD_NEXT:
+        /* §2.7.5: `next` indexes the descriptor table; 0xffff is far past Queue Size. */
+        set_desc(0, &header, 0, sizeof header, VIRTQ_DESC_F_NEXT, 0xffff);
+        break;
+    case CASE_INDIRECT_UNNEGOTIATED:
+        /* §2.7.5.3.1: VIRTQ_DESC_F_INDIRECT without VIRTIO_F_INDIRECT_DESC (we accepted only
+           VERSION_1); the "table" is descriptors 1..3, a valid read. */
+        set_desc(0, &queue.desc[1], 0, 3 * sizeof(struct virtq_desc), VIRTQ_DESC_F_INDIRECT, 0);
+        set_desc(1, &header, 0, sizeof header, VIRTQ_DESC_F_NEXT, 1);
+        set_desc(2, data, 0, SECTOR_SIZE, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 2);
+        set_desc(3, &status, 0, 1, VIRTQ_DESC_F_WRITE, 0);
+        break;
+    case CASE_RESET_IN_FLIGHT:
+        /* Not a broken rule: a valid read, then a reset (§2.4) without waiting for it. The device
+           must finish or drop it before the reset completes; no NEEDS_RESET is due. */
+        set_desc(0, &header, 0, sizeof header, VIRTQ_DESC_F_NEXT, 1);
+        set_desc(1, data, 0, SECTOR_SIZE, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 2);
+        set_desc(2, &status, 0, 1, VIRTQ_DESC_F_WRITE, 0);
+        break;
     default:
         return false;
     }
@@ -181,6 +213,18 @@ static bool break_device(enum hostile_case which, struct virtio_mmio_device* dev
     *(volatile uint16_t*)&queue.avail.idx = (uint16_t)(queue.avail.idx + advance);
     barrier();
     virtio_mmio_write_reg(device, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+
+    if (which == CASE_RESET_IN_FLIGHT) {
+        virtio_mmio_write_reg(device, VIRTIO_MMIO_STATUS, 0);
+        uint32_t device_status = virtio_mmio_status(device);
+        say("status after reset=0x");
+        print_hex32(device_status);
+        print("\n");
+        say("needs-reset=");
+        print_dec((device_status & VIRTIO_STATUS_DEVICE_NEEDS_RESET) ? 1 : 0);
+        print("\n");
+        return true;
+    }
 
     bool used;
     uint32_t device_status = wait_for_reaction(device, &used);
