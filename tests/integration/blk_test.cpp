@@ -296,15 +296,19 @@ TEST_CASE("virtio-v1.2 §5.2.6.2: a read at sector = capacity is IOERR, also whe
     check_same_bytes(after.substr(9 * kSector), before.substr(9 * kSector), "the partial last sector");
 }
 
-TEST_CASE("virtio-v1.2 §5.2.6.2: data written before a completed flush is in the file after kill -9", "[guest][blk]")
+TEST_CASE("virtio-v1.2 §5.2.6.2: data written before a completed flush is in the file after kill -9 (both engines)",
+    "[guest][blk]")
 {
     if (!kvm_available())
         return;
+    std::string engine;
+    SECTION("engine=sync") { engine = "sync"; }
+    SECTION("engine=uring") { engine = "uring"; }
     TempDir dir;
     const std::string image = dir.file("disk.img");
     const Bytes before = make_image(image, 64 * kSector);
     std::vector<std::string> argv {minivmm_binary(), "run", "--kernel", testguest("blk"), "--cmdline",
-        "blk.mode=durability", "--disk", "path=" + image};
+        "blk.mode=durability", "--disk", "path=" + image + ",engine=" + engine};
     ProcessOptions options;
     options.timeout = std::chrono::seconds(60);
     // SIGKILL the moment the guest has seen its flush complete: nothing in minivmm runs after.
