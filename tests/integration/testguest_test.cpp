@@ -162,3 +162,15 @@ TEST_CASE("console: Ctrl-A followed by another key does not quit", "[guest][seri
     auto result = run_vmm({"--kernel", testguest("spin"), "--timeout", "1"}, std::chrono::seconds(30), "\x01q\x01\x01");
     CHECK(result.exit_status == 124);
 }
+
+TEST_CASE("breakpoint: int3 traps to the guest's #BP handler with the saved EIP after the 0xCC", "[guest]")
+{
+    if (!kvm_available())
+        return;
+    // On software-emulated KVM hosts the host cannot emulate int3 and minivmm completes it;
+    // on hardware KVM the CPU does it. Either way the guest must see a #BP trap.
+    auto result = run_vmm({"--kernel", testguest("breakpoint")});
+    CHECK(has_line(result.out, "breakpoint: handler ran 1 time(s), saved eip = int3 + 1"));
+    CHECK(result.exit_status == 0);
+    CHECK(result.err.empty());
+}

@@ -47,6 +47,8 @@ private:
     std::string_view handle_exit(const kvm::VmExit& exit);
     std::string_view handle_io(const kvm::IoExit& io);
     std::string_view handle_mmio(const kvm::MmioExit& mmio);
+    // Completes an `int3` the host's emulator gave up on; false when RIP is not at one.
+    bool complete_breakpoint();
     void crash(std::string what);
     void trace_exit(const kvm::VmExit& exit, std::string_view device) const;
 
