@@ -1,6 +1,7 @@
 // The boot sequence (see guest_boot.hpp; DESIGN.md "Boot flow" steps 1-2).
 #include "vmm/boot/guest_boot.hpp"
 
+#include "vmm/boot/acpi_tables.hpp"
 #include "vmm/boot/e820_entry.hpp"
 #include "vmm/boot/file_bytes.hpp"
 #include "vmm/boot/mp_table.hpp"
@@ -19,13 +20,16 @@ GuestBoot prepare_guest_boot(const GuestMemory& memory, std::span<const layout::
         const std::uint64_t max_address = pvh ? kNoInitrdAddressLimit : linux_initrd_addr_max(boot.kernel);
         boot.initrd = load_initrd(memory, *files.initrd, files.initrd_name, ranges, boot.kernel.highest, max_address);
     }
+    // Both CPU descriptions, always: kernels without ACPI (minivmm's minimal one) read the MP
+    // table, ACPI kernels without CONFIG_X86_MPPARSE (Debian's cloud kernel) only the MADT.
     write_mp_table(memory, {.vcpu_count = files.vcpu_count});
+    const std::uint64_t rsdp = write_acpi_tables(memory, {.vcpu_count = files.vcpu_count});
     const auto map = e820_map(ranges);
     if (pvh) {
-        const std::uint64_t start_info = write_pvh_start_info(memory, files.cmdline, boot.initrd, map);
+        const std::uint64_t start_info = write_pvh_start_info(memory, files.cmdline, boot.initrd, map, rsdp);
         boot.entry_state = pvh_entry_state(memory, static_cast<std::uint32_t>(boot.kernel.entry), start_info);
     } else {
-        const std::uint64_t zero_page = write_zero_page(memory, boot.kernel, files.cmdline, boot.initrd, map);
+        const std::uint64_t zero_page = write_zero_page(memory, boot.kernel, files.cmdline, boot.initrd, map, rsdp);
         boot.entry_state = long_mode_entry_state(memory, boot.kernel.entry, zero_page);
     }
     return boot;

@@ -1,5 +1,5 @@
 // GuestBoot: the whole boot-time setup of guest memory in one call — kernel, initrd, cmdline,
-// MP table, then PVH start info (Xen pvh.pandoc) or the Linux zero page (boot.rst, "64-bit Boot
+// MP table, ACPI tables (ACPI 6.5 §5.2 "ACPI System Description Tables"), then PVH start info (Xen pvh.pandoc) or the Linux zero page (boot.rst, "64-bit Boot
 // Protocol") — returning the boot vCPU's entry state. The VM layer's single entry into boot/.
 #pragma once
 

@@ -1,13 +1,12 @@
 // MP table construction (see mp_table.hpp; Intel MP spec 1.4, chapter 4).
 #include "vmm/boot/mp_table.hpp"
 
-#include <algorithm>
 #include <stdexcept>
-#include <string_view>
 
 #include <fmt/format.h>
 
 #include "vmm/base/sys_error.hpp"
+#include "vmm/boot/byte_writer.hpp"
 
 namespace minivmm::boot {
 
@@ -30,75 +29,51 @@ constexpr std::uint8_t kInterruptExtInt = 3;
 constexpr std::uint16_t kInterruptFlagsConforming = 0;
 constexpr std::uint8_t kIsaBusId = 0;
 constexpr std::uint8_t kAllLocalApics = 0xff;
-// xAPIC ids are 8 bits and 0xff is the broadcast id; the IOAPIC takes the id after the vCPUs.
-constexpr unsigned kMaxApicId = 0xfe;
-
-class Writer {
-public:
-    void u8(std::uint8_t v) { m_bytes.push_back(v); }
-    void u16(std::uint16_t v) { u8(v & 0xff); u8(v >> 8); }
-    void u32(std::uint32_t v) { u16(v & 0xffff); u16(v >> 16); }
-    // Fixed-width text field, space-padded as the spec's examples are.
-    void text(std::string_view s, std::size_t width)
-    {
-        for (std::size_t i = 0; i < width; ++i)
-            u8(i < s.size() ? static_cast<std::uint8_t>(s[i]) : ' ');
-    }
-    std::vector<std::uint8_t>& bytes() { return m_bytes; }
-
-private:
-    std::vector<std::uint8_t> m_bytes;
-};
-
-// §4.1/§4.2: "checksum ... all bytes ... including the checksum field, add up to zero".
-std::uint8_t checksum(const std::uint8_t* data, std::size_t length)
-{
-    std::uint8_t sum = 0;
-    for (std::size_t i = 0; i < length; ++i)
-        sum = static_cast<std::uint8_t>(sum + data[i]);
-    return static_cast<std::uint8_t>(-sum);
-}
-
 } // namespace
 
-std::uint64_t mp_table_size(unsigned vcpu_count)
+std::uint64_t mp_config_table_size(unsigned vcpu_count)
 {
-    return kMpFloatingPointerSize + kMpConfigHeaderSize + std::uint64_t(vcpu_count) * kMpProcessorEntrySize
+    return kMpConfigHeaderSize + std::uint64_t(vcpu_count) * kMpProcessorEntrySize
         + kMpOtherEntrySize * (1 /* bus */ + 1 /* IOAPIC */ + kMpIsaIrqCount + 2 /* LINT0, LINT1 */);
 }
 
 unsigned mp_table_max_vcpus()
 {
-    const std::uint64_t fixed = mp_table_size(0);
-    return static_cast<unsigned>((kMpTableAreaSize - fixed) / kMpProcessorEntrySize);
+    return layout::kMaxVcpusXapic;
 }
 
-std::vector<std::uint8_t> build_mp_table(std::uint64_t address, const MpTableOptions& options)
+MpTable build_mp_table(const MpTableOptions& options, std::uint64_t config_address)
 {
+    static_assert(layout::kMaxVcpusXapic <= 0xfe, "0xff is the xAPIC broadcast id");
     const unsigned count = options.vcpu_count;
     if (count == 0)
         throw UserError("MP table: the guest needs at least one vCPU");
-    const unsigned limit = std::min(mp_table_max_vcpus(), kMaxApicId);
-    if (count > limit)
-        throw UserError(fmt::format("MP table: {} vCPUs need {} bytes, but {} bytes are reserved for it at {:#x}: "
-                                    "use at most {} vCPUs (--cpus)", count, mp_table_size(count), kMpTableAreaSize,
-                                    layout::kMpTableAddress, limit));
+    if (count > mp_table_max_vcpus())
+        throw UserError(fmt::format("MP table: {} vCPUs, but xAPIC ids are 8 bits (0xff is broadcast) and the "
+                                    "IOAPIC takes the id after the last vCPU: use at most {} vCPUs (--cpus)",
+                                    count, mp_table_max_vcpus()));
+    if (mp_config_table_size(count) > kMpConfigTableAreaSize)
+        throw std::logic_error("MP table: the configuration table outgrows its area");
+    if (config_address > 0xffff'ffff - mp_config_table_size(count))
+        throw std::logic_error("MP table: the configuration table must lie below 4 GiB");
     const auto ioapic_id = static_cast<std::uint8_t>(count);
-    const std::uint64_t config_address = address + kMpFloatingPointerSize;
 
-    Writer w;
+    MpTable table;
+    ByteWriter fp;
     // §4.1 (MP Floating Pointer Structure), 16 bytes.
-    w.text("_MP_", 4);
-    w.u32(static_cast<std::uint32_t>(config_address));
-    w.u8(1);                    // length in 16-byte paragraphs
-    w.u8(kSpecRevision14);
-    w.u8(0);                    // checksum, filled below
-    w.u8(0);                    // feature byte 1: 0 = a configuration table is present
-    w.u8(0);                    // feature byte 2: IMCRP clear = virtual wire mode, no IMCR to program
-    w.u8(0); w.u8(0); w.u8(0);  // feature bytes 3-5, reserved
+    fp.text("_MP_", 4);
+    fp.u32(static_cast<std::uint32_t>(config_address));
+    fp.u8(1);                    // length in 16-byte paragraphs
+    fp.u8(kSpecRevision14);
+    fp.u8(0);                    // checksum, filled below
+    fp.u8(0);                    // feature byte 1: 0 = a configuration table is present
+    fp.u8(0);                    // feature byte 2: IMCRP clear = virtual wire mode, no IMCR to program
+    fp.zeros(3);                 // feature bytes 3-5, reserved
+    fp.fill_checksum(0, kMpFloatingPointerSize, 10);
+    table.floating_pointer = std::move(fp.bytes());
 
+    ByteWriter w;
     // §4.2 (MP Configuration Table Header), 44 bytes.
-    const std::size_t header = w.bytes().size();
     w.text("PCMP", 4);
     w.u16(0);                   // base table length, filled below
     w.u8(kSpecRevision14);
@@ -107,7 +82,7 @@ std::vector<std::uint8_t> build_mp_table(std::uint64_t address, const MpTableOpt
     w.text("MINIVMM-X86", 12);  // product ID
     w.u32(0);                   // no OEM table
     w.u16(0);
-    const std::size_t entry_count_at = w.bytes().size();
+    const std::size_t entry_count_at = w.size();
     w.u16(0);                   // entry count, filled below
     w.u32(static_cast<std::uint32_t>(layout::kLapicAddress));
     w.u16(0);                   // no extended table
@@ -166,25 +141,24 @@ std::vector<std::uint8_t> build_mp_table(std::uint64_t address, const MpTableOpt
         w.u8(lint);
     }
 
-    auto& bytes = w.bytes();
-    if (bytes.size() != mp_table_size(count))
-        throw std::logic_error("MP table: size does not match mp_table_size()");
-    const std::size_t table_length = bytes.size() - header;
-    bytes[header + 4] = static_cast<std::uint8_t>(table_length & 0xff);
-    bytes[header + 5] = static_cast<std::uint8_t>(table_length >> 8);
-    bytes[entry_count_at] = static_cast<std::uint8_t>(entries & 0xff);
-    bytes[entry_count_at + 1] = static_cast<std::uint8_t>(entries >> 8);
-    bytes[header + 7] = checksum(bytes.data() + header, table_length);
-    bytes[10] = checksum(bytes.data(), kMpFloatingPointerSize);
-    return bytes;
+    if (w.size() != mp_config_table_size(count))
+        throw std::logic_error("MP table: size does not match mp_config_table_size()");
+    w.patch_u16(4, static_cast<std::uint16_t>(w.size()));
+    w.patch_u16(entry_count_at, static_cast<std::uint16_t>(entries));
+    w.fill_checksum(0, w.size(), 7);
+    table.config_table = std::move(w.bytes());
+    return table;
 }
 
 void write_mp_table(const GuestMemory& memory, const MpTableOptions& options)
 {
     static_assert(layout::kMpTableAddress % 16 == 0, "§4.1: the floating pointer is paragraph-aligned");
-    const auto bytes = build_mp_table(layout::kMpTableAddress, options);
-    if (!memory.write(layout::kMpTableAddress, bytes))
-        throw std::logic_error("boot: the MP table area is not guest RAM");
+    static_assert(layout::kMpTableAddress + kMpFloatingPointerSize <= layout::kLegacyHoleStart,
+        "§4: the floating pointer lies in the last KiB of base memory");
+    const auto table = build_mp_table(options, layout::kMpConfigTableAddress);
+    if (!memory.write(layout::kMpTableAddress, table.floating_pointer)
+        || !memory.write(layout::kMpConfigTableAddress, table.config_table))
+        throw std::logic_error("boot: the MP table areas are not guest RAM");
 }
 
 } // namespace minivmm::boot

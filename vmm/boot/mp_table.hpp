@@ -1,6 +1,7 @@
-// The MP table that tells the guest its processors, its IOAPIC and the ISA interrupt routing:
-// an MP Floating Pointer Structure followed by the MP Configuration Table (Intel MultiProcessor
-// Specification 1.4, chapter 4 "MP Configuration Table"), at layout::kMpTableAddress.
+// MpTable: the MP table that tells the guest its processors, its IOAPIC and the ISA interrupt
+// routing (Intel MultiProcessor Specification 1.4, chapter 4 "MP Configuration Table"): the MP
+// Floating Pointer Structure at layout::kMpTableAddress (the last KiB of base memory, where the
+// spec and Linux look) pointing at the MP Configuration Table at layout::kMpConfigTableAddress.
 #pragma once
 
 #include <cstdint>
@@ -24,9 +25,9 @@ inline constexpr std::uint64_t kMpConfigHeaderSize = 44;
 inline constexpr std::uint64_t kMpProcessorEntrySize = 20;
 inline constexpr std::uint64_t kMpOtherEntrySize = 8;
 inline constexpr unsigned kMpIsaIrqCount = 16;
-// The room reserved for it: the last KiB of base memory, below the legacy hole (§4 "MP
-// Configuration Table": the floating pointer must be in the EBDA's first KiB or 639-640 KiB).
-inline constexpr std::uint64_t kMpTableAreaSize = layout::kLegacyHoleStart - layout::kMpTableAddress;
+// The room reserved for the configuration table (the floating pointer takes 16 bytes at
+// layout::kMpTableAddress, in the e820-reserved last KiB of base memory).
+inline constexpr std::uint64_t kMpConfigTableAreaSize = layout::kMpConfigTableEnd - layout::kMpConfigTableAddress;
 
 struct MpTableOptions {
     unsigned vcpu_count = 1;
@@ -37,17 +38,23 @@ struct MpTableOptions {
     std::uint32_t feature_flags = (1u << 0) | (1u << 9);
 };
 
-// Bytes the floating pointer + configuration table take for `vcpu_count` processors.
-std::uint64_t mp_table_size(unsigned vcpu_count);
-// The most vCPUs whose MP table fits in kMpTableAreaSize.
+struct MpTable {
+    std::vector<std::uint8_t> floating_pointer;  // kMpFloatingPointerSize bytes
+    std::vector<std::uint8_t> config_table;      // header + entries, mp_config_table_size() bytes
+};
+
+// Bytes the configuration table (header + entries) takes for `vcpu_count` processors.
+std::uint64_t mp_config_table_size(unsigned vcpu_count);
+// The most vCPUs an MP table describes: layout::kMaxVcpusXapic (8-bit APIC ids, the IOAPIC
+// taking the id after the last vCPU); their table fits in kMpConfigTableAreaSize.
 unsigned mp_table_max_vcpus();
 
-// The floating pointer followed by the configuration table, as written to guest memory at
-// `address` (exposed for tests). Throws UserError when vcpu_count is 0 or the table does not
-// fit in kMpTableAreaSize.
-std::vector<std::uint8_t> build_mp_table(std::uint64_t address, const MpTableOptions& options);
+// The floating pointer (pointing at `config_address`) and the configuration table (exposed for
+// tests). Throws UserError when vcpu_count is 0 or more than mp_table_max_vcpus().
+MpTable build_mp_table(const MpTableOptions& options, std::uint64_t config_address = layout::kMpConfigTableAddress);
 
-// Writes build_mp_table(layout::kMpTableAddress, options) into guest memory.
+// Writes the floating pointer at layout::kMpTableAddress and the configuration table at
+// layout::kMpConfigTableAddress.
 void write_mp_table(const GuestMemory& memory, const MpTableOptions& options);
 
 } // namespace minivmm::boot

@@ -9,7 +9,7 @@
 namespace minivmm::boot {
 
 std::uint64_t write_pvh_start_info(const GuestMemory& memory, std::string_view cmdline,
-    std::optional<InitrdPlacement> initrd, std::span<const E820Entry> memmap)
+    std::optional<InitrdPlacement> initrd, std::span<const E820Entry> memmap, std::uint64_t rsdp_address)
 {
     write_cmdline(memory, cmdline, layout::kCmdlineMaxSize - 1, "minivmm's command-line area");
 
@@ -27,7 +27,7 @@ std::uint64_t write_pvh_start_info(const GuestMemory& memory, std::string_view c
     info.nr_modules = static_cast<std::uint32_t>(module_count);
     info.modlist_paddr = module_count ? modlist : 0;
     info.cmdline_paddr = layout::kCmdlineAddress;
-    info.rsdp_paddr = 0;
+    info.rsdp_paddr = rsdp_address;
     info.memmap_paddr = memmap_address;
     info.memmap_entries = static_cast<std::uint32_t>(memmap.size());
 

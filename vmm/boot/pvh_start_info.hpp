@@ -52,10 +52,11 @@ inline constexpr std::uint64_t kPvhStartInfoAreaSize = layout::kZeroPageAddress 
 
 // Writes the cmdline (NUL-terminated, at most layout::kCmdlineMaxSize - 1 bytes) at
 // layout::kCmdlineAddress and the start info at layout::kPvhStartInfoAddress, followed by the
-// module list (the initrd as module 0, when given) and the memory map. Returns the start info's
+// module list (the initrd as module 0, when given) and the memory map; rsdp_paddr is
+// `rsdp_address` (0: no ACPI tables, start_info.h). Returns the start info's
 // address (the EBX value). Throws UserError for a cmdline too long, std::logic_error when the
 // tables outgrow their area (a map with more than ~160 entries: our bug).
 std::uint64_t write_pvh_start_info(const GuestMemory& memory, std::string_view cmdline,
-    std::optional<InitrdPlacement> initrd, std::span<const E820Entry> memmap);
+    std::optional<InitrdPlacement> initrd, std::span<const E820Entry> memmap, std::uint64_t rsdp_address);
 
 } // namespace minivmm::boot

@@ -37,7 +37,7 @@ std::uint64_t linux_initrd_addr_max(const KernelImage& kernel)
 }
 
 boot_params build_zero_page(const KernelImage& kernel, std::optional<InitrdPlacement> initrd,
-    std::span<const E820Entry> e820)
+    std::span<const E820Entry> e820, std::uint64_t rsdp_address)
 {
     // boot.rst, "64-bit Boot Protocol": "the boot loader ... should fill the setup header ...
     // into a clean boot_params": start from zero, so `sentinel` and every field the kernel might
@@ -67,6 +67,9 @@ boot_params build_zero_page(const KernelImage& kernel, std::optional<InitrdPlace
         params.ext_ramdisk_size = static_cast<std::uint32_t>(initrd->size >> 32);
     }
 
+    if (hdr.version >= kAcpiRsdpAddrProtocol)
+        params.acpi_rsdp_addr = rsdp_address;
+
     if (e820.size() > E820_MAX_ENTRIES_ZEROPAGE)
         throw UserError(fmt::format("memory map: {} entries, more than the zero page's {}: use fewer memory ranges",
             e820.size(), E820_MAX_ENTRIES_ZEROPAGE));
@@ -80,13 +83,13 @@ boot_params build_zero_page(const KernelImage& kernel, std::optional<InitrdPlace
 }
 
 std::uint64_t write_zero_page(const GuestMemory& memory, const KernelImage& kernel, std::string_view cmdline,
-    std::optional<InitrdPlacement> initrd, std::span<const E820Entry> e820)
+    std::optional<InitrdPlacement> initrd, std::span<const E820Entry> e820, std::uint64_t rsdp_address)
 {
     if (kernel.kind == KernelKind::PvhElf)
         throw std::logic_error("write_zero_page: a PVH kernel takes hvm_start_info, not boot_params");
     write_cmdline(memory, cmdline, linux_cmdline_limit(kernel),
         kernel.bz_header ? "the kernel's cmdline_size" : "x86 Linux's COMMAND_LINE_SIZE");
-    const boot_params params = build_zero_page(kernel, initrd, e820);
+    const boot_params params = build_zero_page(kernel, initrd, e820, rsdp_address);
     static_assert(sizeof(boot_params) == 4096);
     if (!memory.write_obj(layout::kZeroPageAddress, params))
         throw std::logic_error("boot: the zero page is not guest RAM");

@@ -61,3 +61,22 @@ namespace minivmm::layout {
 // defined RSP inside RAM makes an early push fail visibly instead of writing below address 0.
 inline constexpr std::uint64_t kBootStackPointer = 0x8ff0;
 } // namespace minivmm::layout
+
+namespace minivmm::layout {
+// The BIOS area 0xE0000-0xFFFFF: inside the e820-reserved legacy hole, but backed by the low RAM
+// slot, so the VMM can leave firmware tables there the way a BIOS does.
+//
+// ACPI 6.5 §5.2.5.1 (Finding the RSDP on IA-PC Systems): the RSDP sits on a 16-byte boundary in
+// 0xE0000-0xFFFFF, where Linux's legacy scan (acpi_find_root_pointer) looks when the boot
+// protocol does not hand it the address. The RSDP comes first, the other tables follow it.
+inline constexpr std::uint64_t kAcpiTablesAddress = 0xE0000;
+inline constexpr std::uint64_t kAcpiTablesEnd = 0xF0000;
+// MP spec 1.4 §4 (MP Configuration Table): the configuration table may be anywhere in memory;
+// only the 16-byte floating pointer (at kMpTableAddress, the last KiB of base memory) has to be
+// where the spec says. The table itself lives here, with room for 254 processors.
+inline constexpr std::uint64_t kMpConfigTableAddress = 0xF0000;
+inline constexpr std::uint64_t kMpConfigTableEnd = 0x100000;
+// xAPIC ids are 8 bits, 0xFF is the broadcast id, and the IOAPIC takes the id after the last
+// vCPU (MP table and MADT alike): at most 254 vCPUs (ids 0..253, IOAPIC 254).
+inline constexpr unsigned kMaxVcpusXapic = 254;
+} // namespace minivmm::layout

@@ -1,10 +1,11 @@
-// Tests for the MP table: structure layout, checksums, entry counts and the size limit.
+// Tests for the MP table: structure layout, checksums, entry counts, placement and the vCPU limit.
 #include <catch2/catch.hpp>
 
 #include <numeric>
 
 #include "tests/unit/boot/test_images.hpp"
 #include "vmm/base/sys_error.hpp"
+#include "vmm/boot/acpi_tables.hpp"
 #include "vmm/boot/mp_table.hpp"
 
 using namespace minivmm;
@@ -33,9 +34,8 @@ struct Parsed {
 Parsed parse(const std::vector<std::uint8_t>& b)
 {
     Parsed p;
-    const std::size_t base = 16;
-    const unsigned count = u16_at(b, base + 34);
-    std::size_t at = base + 44;
+    const unsigned count = u16_at(b, 34);
+    std::size_t at = 44;
     for (unsigned i = 0; i < count; ++i) {
         REQUIRE(at < b.size());
         switch (b[at]) {
@@ -81,27 +81,30 @@ Parsed parse(const std::vector<std::uint8_t>& b)
 
 } // namespace
 
-TEST_CASE("MP spec §4.1/§4.2: signatures, pointers and both checksums (all bytes sum to 0)")
+TEST_CASE("MP spec §4.1/§4.2: signatures, the pointer to the configuration table and both checksums (sum 0)")
 {
-    for (unsigned vcpus : {1u, 2u, 4u, mp_table_max_vcpus()}) {
-        const auto b = build_mp_table(layout::kMpTableAddress, {.vcpu_count = vcpus});
-        REQUIRE(b.size() == mp_table_size(vcpus));
-        CHECK(std::string(b.begin(), b.begin() + 4) == "_MP_");
-        CHECK(u32_at(b, 4) == layout::kMpTableAddress + 16);
-        CHECK(b[8] == 1);
-        CHECK(b[9] == 4);
-        CHECK(byte_sum(b.data(), 16) == 0);
-        CHECK(std::string(b.begin() + 16, b.begin() + 20) == "PCMP");
-        CHECK(u16_at(b, 16 + 4) == b.size() - 16);
-        CHECK(byte_sum(b.data() + 16, b.size() - 16) == 0);
-        CHECK(u32_at(b, 16 + 36) == layout::kLapicAddress);
+    for (unsigned vcpus : {1u, 2u, 4u, 64u, mp_table_max_vcpus()}) {
+        const auto t = build_mp_table({.vcpu_count = vcpus}, layout::kMpConfigTableAddress);
+        const auto& fp = t.floating_pointer;
+        const auto& b = t.config_table;
+        REQUIRE(fp.size() == 16);
+        CHECK(std::string(fp.begin(), fp.begin() + 4) == "_MP_");
+        CHECK(u32_at(fp, 4) == layout::kMpConfigTableAddress);
+        CHECK(fp[8] == 1);
+        CHECK(fp[9] == 4);
+        CHECK(byte_sum(fp.data(), 16) == 0);
+        REQUIRE(b.size() == mp_config_table_size(vcpus));
+        CHECK(std::string(b.begin(), b.begin() + 4) == "PCMP");
+        CHECK(u16_at(b, 4) == b.size());
+        CHECK(byte_sum(b.data(), b.size()) == 0);
+        CHECK(u32_at(b, 36) == layout::kLapicAddress);
     }
 }
 
 TEST_CASE("MP spec §4.3: one processor per vCPU (APIC id = index, BSP = 0), ISA bus, IOAPIC, 16 IRQs, LINT0/1")
 {
-    for (unsigned vcpus : {1u, 2u, 4u}) {
-        const auto p = parse(build_mp_table(layout::kMpTableAddress, {.vcpu_count = vcpus}));
+    for (unsigned vcpus : {1u, 2u, 4u, 64u, 254u}) {
+        const auto p = parse(build_mp_table({.vcpu_count = vcpus}).config_table);
         CHECK(p.processors == vcpus);
         CHECK(p.bootstrap == 1);
         for (unsigned i = 0; i < vcpus; ++i)
@@ -118,19 +121,37 @@ TEST_CASE("MP spec §4.3: one processor per vCPU (APIC id = index, BSP = 0), ISA
     }
 }
 
-TEST_CASE("MP table: it must fit in the KiB below 0xa0000; more vCPUs than fit are refused")
+TEST_CASE("MP table: at most 254 vCPUs (8-bit xAPIC ids, 0xff broadcast, IOAPIC id = vCPU count)")
 {
-    CHECK(layout::kMpTableAddress + mp_table_size(mp_table_max_vcpus()) <= layout::kLegacyHoleStart);
-    CHECK(layout::kMpTableAddress + mp_table_size(mp_table_max_vcpus() + 1) > layout::kLegacyHoleStart);
-    CHECK_THROWS_WITH(build_mp_table(layout::kMpTableAddress, {.vcpu_count = mp_table_max_vcpus() + 1}),
-        Contains("use at most"));
-    CHECK_THROWS_WITH(build_mp_table(layout::kMpTableAddress, {.vcpu_count = 255}), Contains("255 vCPUs need"));
-    CHECK_THROWS_AS(build_mp_table(layout::kMpTableAddress, {.vcpu_count = 0}), UserError);
+    CHECK(mp_table_max_vcpus() == 254);
+    CHECK_NOTHROW(build_mp_table({.vcpu_count = 254}));
+    CHECK_THROWS_WITH(build_mp_table({.vcpu_count = 255}), Contains("255 vCPUs") && Contains("use at most 254"));
+    CHECK_THROWS_AS(build_mp_table({.vcpu_count = 0}), UserError);
 }
 
-TEST_CASE("MP table: write_mp_table puts the floating pointer at kMpTableAddress")
+TEST_CASE("MP table: the configuration table for 254 vCPUs fits its BIOS-area slot, clear of the ACPI tables")
+{
+    CHECK(layout::kMpConfigTableAddress + mp_config_table_size(mp_table_max_vcpus()) <= layout::kMpConfigTableEnd);
+    CHECK(layout::kMpConfigTableEnd <= layout::kLegacyHoleEnd);
+    CHECK(layout::kAcpiTablesEnd <= layout::kMpConfigTableAddress);
+    const auto acpi = build_acpi_tables({.vcpu_count = acpi_max_vcpus()});
+    CHECK(layout::kAcpiTablesAddress + acpi.bytes.size() <= layout::kMpConfigTableAddress);
+}
+
+// mptable.c (the smp test guest) and Linux's smp_scan_config both look at 639 KiB-640 KiB and at
+// 0xF0000-0xFFFFF on 16-byte boundaries; the first valid "_MP_" must be ours.
+TEST_CASE("MP spec §4: write_mp_table leaves the floating pointer at 0x9fc00, pointing at the table in the BIOS area")
 {
     const auto memory = GuestMemory::create(layout::ram_ranges(16 * layout::MiB));
     write_mp_table(memory, {.vcpu_count = 2});
-    CHECK(*memory.read_obj<std::uint32_t>(layout::kMpTableAddress) == 0x5f504d5f);  // "_MP_"
+    std::vector<std::uint8_t> fp(16);
+    REQUIRE(memory.read(layout::kMpTableAddress, fp));
+    CHECK(u32_at(fp, 0) == 0x5f504d5f);  // "_MP_"
+    CHECK(byte_sum(fp.data(), 16) == 0);
+    const std::uint32_t config = u32_at(fp, 4);
+    CHECK(config == layout::kMpConfigTableAddress);
+    std::vector<std::uint8_t> table(mp_config_table_size(2));
+    REQUIRE(memory.read(config, table));
+    CHECK(u32_at(table, 0) == 0x504d4350);  // "PCMP"
+    CHECK(parse(table).processors == 2);
 }

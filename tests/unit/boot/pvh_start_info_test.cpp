@@ -14,7 +14,7 @@ TEST_CASE("start_info.h: version 1 start info with cmdline, initrd as module 0 a
     const auto ranges = layout::ram_ranges(64 * layout::MiB);
     const auto memory = GuestMemory::create(ranges);
     const auto map = e820_map(ranges);
-    const auto address = write_pvh_start_info(memory, "console=ttyS0", InitrdPlacement{0x3000000, 1234}, map);
+    const auto address = write_pvh_start_info(memory, "console=ttyS0", InitrdPlacement{0x3000000, 1234}, map, 0xE0000);
     CHECK(address == layout::kPvhStartInfoAddress);
 
     const auto info = *memory.read_obj<HvmStartInfo>(address);
@@ -22,7 +22,7 @@ TEST_CASE("start_info.h: version 1 start info with cmdline, initrd as module 0 a
     CHECK(info.version == 1);
     CHECK(info.nr_modules == 1);
     CHECK(info.cmdline_paddr == layout::kCmdlineAddress);
-    CHECK(info.rsdp_paddr == 0);
+    CHECK(info.rsdp_paddr == 0xE0000);
     const auto module = *memory.read_obj<HvmModlistEntry>(info.modlist_paddr);
     CHECK(module.paddr == 0x3000000);
     CHECK(module.size == 1234);
@@ -44,7 +44,7 @@ TEST_CASE("start_info.h: without an initrd there are no modules")
 {
     const auto ranges = layout::ram_ranges(64 * layout::MiB);
     const auto memory = GuestMemory::create(ranges);
-    const auto info = *memory.read_obj<HvmStartInfo>(write_pvh_start_info(memory, "", std::nullopt, e820_map(ranges)));
+    const auto info = *memory.read_obj<HvmStartInfo>(write_pvh_start_info(memory, "", std::nullopt, e820_map(ranges), 0));
     CHECK(info.nr_modules == 0);
     CHECK(info.modlist_paddr == 0);
     CHECK(info.memmap_paddr == layout::kPvhStartInfoAddress + sizeof(HvmStartInfo));
@@ -55,7 +55,7 @@ TEST_CASE("PVH: a command line longer than its area is refused with the length a
     const auto ranges = layout::ram_ranges(64 * layout::MiB);
     const auto memory = GuestMemory::create(ranges);
     const std::string longest(layout::kCmdlineMaxSize - 1, 'x');
-    CHECK_NOTHROW(write_pvh_start_info(memory, longest, std::nullopt, e820_map(ranges)));
-    CHECK_THROWS_WITH(write_pvh_start_info(memory, longest + "x", std::nullopt, e820_map(ranges)),
+    CHECK_NOTHROW(write_pvh_start_info(memory, longest, std::nullopt, e820_map(ranges), 0));
+    CHECK_THROWS_WITH(write_pvh_start_info(memory, longest + "x", std::nullopt, e820_map(ranges), 0),
         Contains("65536 bytes, longer than minivmm's command-line area (65535 bytes)"));
 }
