@@ -48,6 +48,10 @@ fi
 mkdir -p "$cache_root"
 exec 9>"$cache_root/.minimal-kernel.lock"
 flock 9   # one build at a time; the source tree and object dir below are shared
+if [[ -f $out/bzImage && -f $out/vmlinux ]]; then   # built by another caller meanwhile
+    echo "$out"
+    exit 0
+fi
 
 # The patched source tree, keyed by package version and patches; extracted once.
 src=$cache_root/linux-src-$src_ver-$patch_hash
