@@ -136,6 +136,11 @@ void VcpuFd::set_events(const kvm_vcpu_events& events) const
     vcpu_ioctl(m_fd.get(), KVM_SET_VCPU_EVENTS, const_cast<kvm_vcpu_events*>(&events), "KVM_SET_VCPU_EVENTS", m_index);
 }
 
+bool VcpuFd::get_fpu(kvm_fpu& fpu) const
+{
+    return ::ioctl(m_fd.get(), KVM_GET_FPU, &fpu) == 0;
+}
+
 bool VcpuFd::translate(std::uint64_t linear, std::uint64_t& physical) const
 {
     kvm_translation translation{};

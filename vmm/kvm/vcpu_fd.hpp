@@ -39,6 +39,8 @@ public:
     void set_msrs(const std::vector<kvm_msr_entry>& msrs) const;
     [[nodiscard]] kvm_vcpu_events get_events() const;
     void set_events(const kvm_vcpu_events& events) const;
+    // KVM_GET_FPU: the x87/SSE state; false when the host refuses it.
+    [[nodiscard]] bool get_fpu(kvm_fpu& fpu) const;
     // KVM_TRANSLATE: guest-virtual to guest-physical with the vCPU's current paging; nullopt when unmapped.
     [[nodiscard]] bool translate(std::uint64_t linear, std::uint64_t& physical) const;
 
