@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "vmm/base/sys_error.hpp"
+#include "vmm/limiter/rate_limit_config.hpp"
 
 namespace minivmm::virtio {
 namespace {
@@ -53,12 +54,17 @@ DiskSpec parse_disk_spec(std::string_view text)
                 spec.engine = DiskEngine::Uring;
             else
                 throw UserError(fmt::format("--disk: engine={} is not sync or uring", value));
+        } else if (key == "bw" || key == "iops" || key == "burst" || key == "iops-burst") {
+            spec.rate_limit += (spec.rate_limit.empty() ? "" : ",") + std::string(item);
         } else {
-            throw UserError(fmt::format("--disk: unknown key '{}' (expected path, readonly, serial, direct, engine)", key));
+            throw UserError(fmt::format(
+                "--disk: unknown key '{}' (expected path, readonly, serial, direct, engine, bw, iops, burst, iops-burst)", key));
         }
     }
     if (!have_path)
         throw UserError("--disk: path=FILE is required");
+    if (!spec.rate_limit.empty())
+        (void)limiter::parse_rate_limit(spec.rate_limit); // one clear error now, not at boot
     return spec;
 }
 

@@ -17,6 +17,9 @@ struct DiskSpec {
     std::string serial; // at most VIRTIO_BLK_ID_BYTES (20) bytes, returned by GET_ID
     DiskCache cache = DiskCache::Buffered;
     DiskEngine engine = DiskEngine::Sync;
+    // The queue's I/O limits (`bw=`, `iops=`, `burst=`, `iops-burst=`), for the VMM's limiter
+    // (vmm/limiter, parse_rate_limit); empty when the disk is unlimited.
+    std::string rate_limit;
     bool operator==(const DiskSpec&) const = default;
 };
 

@@ -65,6 +65,15 @@ static int32_t cpu_index_of(uint8_t apic_id, uint8_t bsp_apic_id)
 }
 
 static uint8_t bsp_apic_id;
+/* `smp.then=spin`: every CPU spins forever once all are online (a CPU-limit test load). */
+static volatile bool spin_when_online;
+
+/* A busy loop with no exits: the load a CPU limiter must throttle by itself. */
+__attribute__((noreturn)) static void spin_forever(void)
+{
+    for (;;)
+        __asm__ volatile("" ::: "memory");
+}
 
 /* Called by smp_trampoline.S on each AP, on its own stack. */
 void ap_main(void);
@@ -82,6 +91,8 @@ void ap_main(void)
     }
     report_online((uint32_t)index, id);
     __atomic_fetch_add(&cpus_online, 1, __ATOMIC_RELEASE);
+    if (spin_when_online)
+        spin_forever();
 }
 
 static void send_ipi(uint8_t apic_id, uint32_t command)
@@ -103,7 +114,9 @@ static void start_ap(uint8_t apic_id)
 
 int main(const struct hvm_start_info* info)
 {
-    (void)info;
+    uint32_t then_length = 0;
+    const char* then = cmdline_find(pvh_cmdline(info), "smp.then", &then_length);
+    spin_when_online = then && then_length == 4 && memcmp(then, "spin", 4) == 0;
     switch (mp_scan(&mp)) {
     case MP_OK:
         break;
@@ -160,6 +173,11 @@ int main(const struct hvm_start_info* info)
         print(" of ");
         print_dec(expected);
         print(" cpus online\n");
+    }
+    if (online == expected && spin_when_online) {
+        print("smp: all cpus spinning\n");
+        spin_unlock(&print_lock);
+        spin_forever();
     }
     spin_unlock(&print_lock);
     return online == expected ? 0 : 1;

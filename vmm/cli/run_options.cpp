@@ -9,10 +9,13 @@
 #include <fmt/format.h>
 
 #include "vmm/base/sys_error.hpp"
+#include "vmm/limiter/cpu_allocation.hpp"
 #include "vmm/limiter/size_parser.hpp"
 #include "vmm/memory/memory_layout.hpp"
 
 namespace minivmm::cli {
+
+using vm::LimitConfig;
 
 namespace {
 void require_readable(const std::string& option, const std::string& path)
@@ -36,6 +39,25 @@ void add_run_options(CLI::App& run, RunOptions& options)
         ->capture_default_str();
     run.add_option("--disk", options.disks, "virtio-blk disk: path=FILE[,readonly=on][,serial=ID][,direct=on]");
     run.add_option("command", options.command, "Command to run in the guest (after --)");
+
+    auto* limits = "Resource limits";
+    run.add_option("--memory-limit", options.memory_limit, "Most guest RAM the limiter grants (e.g. 1G)")->group(limits);
+    run.add_option("--memory-reserve", options.memory_reserve, "Host memory kept free for others (default 256M)")
+        ->group(limits);
+    run.add_option("--memory-policy", options.memory_policy, "strict: refuse when short; shrink: boot smaller")
+        ->capture_default_str()
+        ->group(limits);
+    run.add_flag("--hugepages", options.hugepages, "Back guest RAM with hugetlbfs pages (falls back with a warning)")
+        ->group(limits);
+    run.add_option("--cpu-limit", options.cpu_limit, "Host CPUs the whole VM may use, e.g. 0.5")->group(limits);
+    run.add_option("--vcpu-priority", options.vcpu_priority, "Relative shares per vCPU, e.g. 1,3")->group(limits);
+    run.add_option("--cpu-period", options.cpu_period, "Accounting period of the CPU limit (default 100ms)")
+        ->group(limits);
+    run.add_flag("--limits-report", options.limits_report, "Print requested/allocated/used per resource at exit")
+        ->group(limits);
+    run.add_option("--metrics", options.metrics, "Append the limits report as JSON lines to FILE")->group(limits);
+    run.add_option("--metrics-interval", options.metrics_interval, "Seconds between --metrics records (default 1)")
+        ->group(limits);
 }
 
 vm::VmConfig to_vm_config(const RunOptions& options)
@@ -71,6 +93,37 @@ vm::VmConfig to_vm_config(const RunOptions& options)
     config.trace = options.trace ? vm::TraceMode::On : vm::TraceMode::Off;
     config.cpu_template = options.cpu_template;
     config.disks = options.disks;
+
+    LimitConfig& limits = config.limits;
+    if (!options.memory_limit.empty())
+        limits.memory_limit = limiter::parse_size(options.memory_limit);
+    if (limits.memory_limit && *limits.memory_limit == 0)
+        throw UserError("--memory-limit 0: a guest needs some memory");
+    if (!options.memory_reserve.empty())
+        limits.memory_reserve = limiter::parse_size(options.memory_reserve);
+    if (options.memory_policy == "strict")
+        limits.memory_policy = limiter::MemoryPolicy::Strict;
+    else if (options.memory_policy == "shrink")
+        limits.memory_policy = limiter::MemoryPolicy::Shrink;
+    else
+        throw UserError(fmt::format("--memory-policy {}: expected strict or shrink", options.memory_policy));
+    limits.hugepages = options.hugepages;
+    if (!options.cpu_limit.empty())
+        limits.cpu_limit = limiter::parse_cpu_limit(options.cpu_limit);
+    if (!options.vcpu_priority.empty())
+        limits.vcpu_priorities = limiter::parse_vcpu_priorities(options.vcpu_priority);
+    if (!options.cpu_period.empty())
+        limits.cpu_period = limiter::parse_cpu_period(options.cpu_period);
+    // Validates the whole CPU request (priority count, limit against the host) before any VM
+    // exists, so a bad value is one line and nothing starts.
+    (void)limiter::allocate_cpu({config.cpus, limits.cpu_limit, limits.vcpu_priorities, limiter::host_cpu_count(),
+        limits.cpu_period});
+    limits.report = options.limits_report;
+    if (!options.metrics.empty())
+        limits.metrics_path = options.metrics;
+    if (!(options.metrics_interval > 0) || !std::isfinite(options.metrics_interval))
+        throw UserError(fmt::format("--metrics-interval {}: must be a positive number of seconds", options.metrics_interval));
+    limits.metrics_interval = std::chrono::milliseconds(static_cast<long long>(std::ceil(options.metrics_interval * 1000.0)));
     return config;
 }
 

@@ -23,6 +23,17 @@ struct RunOptions {
     std::string cpu_template = "auto";
     std::vector<std::string> disks;
     std::vector<std::string> command; // after `--`: run in the guest (command mode)
+    // Resource limiter (README.md, "Resource limits").
+    std::string memory_limit;
+    std::string memory_reserve;
+    std::string memory_policy = "strict";
+    bool hugepages = false;
+    std::string cpu_limit;
+    std::string vcpu_priority;
+    std::string cpu_period;
+    bool limits_report = false;
+    std::string metrics;
+    double metrics_interval = 1.0;
 };
 
 void add_run_options(CLI::App& run, RunOptions& options);

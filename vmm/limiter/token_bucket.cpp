@@ -19,7 +19,7 @@ TokenBucket::TokenBucket(std::uint64_t rate, std::uint64_t capacity, std::uint64
     , m_rate(rate)
     , m_capacity(capacity)
     , m_burst(one_time_burst)
-    , m_tokens(static_cast<std::int64_t>(capacity))
+    , m_tokens(0)
     , m_last_refill(clock.now())
 {
     assert(rate > 0);

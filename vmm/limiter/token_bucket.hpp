@@ -4,7 +4,8 @@
 // are never dropped or reordered.
 //
 // Contract:
-// - The bucket holds up to `capacity` tokens and starts full. It refills at `rate` tokens per
+// - The bucket holds up to `capacity` tokens and starts empty, so a limit of R per second
+//   holds from the first second on (64 MiB at bw=16M takes 4 s, not 3). It refills at `rate` tokens per
 //   second of the injected clock, exactly (the sub-token remainder is carried between refills),
 //   and never beyond `capacity`: an idle bucket saves up at most one bucketful.
 // - The one-time burst is extra tokens on top, available from the start, spent before the

@@ -7,14 +7,16 @@
 
 namespace minivmm {
 
-GuestMemory GuestMemory::create(std::span<const layout::RamRange> ranges)
+GuestMemory GuestMemory::create(std::span<const layout::RamRange> ranges, Backing backing)
 {
     std::vector<Region> regions;
     for (const auto& range : ranges) {
         // MAP_NORESERVE: the host commits pages only when the guest touches them, so a large
         // guest costs what it uses.
-        regions.push_back({range.guest_address,
-            Mapping::map(range.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE)});
+        int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+        if (backing == Backing::HugePages)
+            flags |= MAP_HUGETLB;
+        regions.push_back({range.guest_address, Mapping::map(range.size, PROT_READ | PROT_WRITE, flags)});
     }
     return GuestMemory(std::move(regions));
 }

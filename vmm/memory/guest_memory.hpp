@@ -25,8 +25,13 @@ public:
     };
 
     GuestMemory() = default;
-    // Maps anonymous, lazily-populated memory for each range (throws SysError).
-    static GuestMemory create(std::span<const layout::RamRange> ranges);
+    enum class Backing {
+        Anonymous, // ordinary pages, populated on first touch
+        HugePages, // hugetlbfs 2 MiB pages (MAP_HUGETLB): fewer TLB and EPT entries
+    };
+    // Maps lazily-populated memory for each range (throws SysError, e.g. when no huge pages are
+    // configured for Backing::HugePages).
+    static GuestMemory create(std::span<const layout::RamRange> ranges, Backing backing = Backing::Anonymous);
     // Adopts mappings made elsewhere (hugepages, tests); ranges must not overlap.
     explicit GuestMemory(std::vector<Region> regions);
 

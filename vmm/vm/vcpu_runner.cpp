@@ -8,6 +8,9 @@
 #include <fmt/format.h>
 
 #include "vmm/base/sys_error.hpp"
+#include "vmm/limiter/thread_cpu_timer.hpp"
+#include "vmm/limiter/vcpu_throttle.hpp"
+#include "vmm/vm/instruction_completion.hpp"
 #include "vmm/vm/register_dump.hpp"
 
 namespace minivmm::vm {
@@ -35,8 +38,9 @@ std::string_view device_name(const Bus::Result& result)
 } // namespace
 
 int vcpu_kick_signal() { return SIGRTMIN; }
+int vcpu_throttle_signal() { return SIGRTMIN + 1; }
 
-void install_vcpu_kick_handler()
+void install_vcpu_signal_handlers()
 {
     struct sigaction action {};
     action.sa_handler = [](int) {};
@@ -44,6 +48,8 @@ void install_vcpu_kick_handler()
     action.sa_flags = 0; // no SA_RESTART: KVM_RUN must return EINTR
     if (::sigaction(vcpu_kick_signal(), &action, nullptr) < 0)
         throw SysError("sigaction for the vCPU kick signal");
+    if (::sigaction(vcpu_throttle_signal(), &action, nullptr) < 0)
+        throw SysError("sigaction for the vCPU throttle signal");
 }
 
 void VcpuRunner::kick()
@@ -61,30 +67,68 @@ void VcpuRunner::run()
         m_thread = ::pthread_self();
         m_thread_known = true;
     }
-    // The kick signal is blocked in every thread but the vCPU threads while they run.
-    sigset_t kick;
-    sigemptyset(&kick);
-    sigaddset(&kick, vcpu_kick_signal());
-    ::pthread_sigmask(SIG_UNBLOCK, &kick, nullptr);
+    // "vcpu0", "vcpu1", ...: what top -H, /proc/PID/task/*/comm and the limiter tests see.
+    ::pthread_setname_np(::pthread_self(), fmt::format("vcpu{}", m_vcpu.index()).c_str());
+    // The kick and throttle signals are blocked in every thread but the vCPU threads.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, vcpu_kick_signal());
+    sigaddset(&signals, vcpu_throttle_signal());
+    ::pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
 
-    const bool tracing = m_context.trace == TraceMode::On;
     try {
-        while (!m_context.stopper.stopping()) {
-            const kvm::VmExit exit = m_vcpu.run();
-            if (!tracing) {
-                handle_exit(exit);
-                continue;
-            }
-            const auto start = std::chrono::steady_clock::now();
-            const std::string_view device = handle_exit(exit);
-            m_stats.record(kvm::exit_name(exit), device, std::chrono::steady_clock::now() - start);
-            trace_exit(exit, device);
-        }
+        run_loop();
     } catch (const std::exception& error) {
         m_context.stopper.stop({StopKind::VmmError, 0, fmt::format("vCPU {}: {}", m_vcpu.index(), error.what())});
     }
+    if (m_cpu_usage.cpu_used == limiter::Nanos {0})
+        m_cpu_usage.cpu_used = limiter::ThreadCpuClock {}.now();
     std::lock_guard lock(m_thread_mutex);
     m_thread_known = false;
+}
+
+limiter::Nanos VcpuRunner::live_cpu_time() const
+{
+    std::lock_guard lock(m_thread_mutex);
+    clockid_t clock;
+    timespec now {};
+    if (!m_thread_known || ::pthread_getcpuclockid(m_thread, &clock) != 0 || ::clock_gettime(clock, &now) != 0)
+        return m_cpu_usage.cpu_used;
+    return std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec);
+}
+
+void VcpuRunner::run_loop()
+{
+    // The CPU limiter only exists for a vCPU whose share is below one host CPU: an unthrottled
+    // vCPU runs the plain loop with no timer and no extra system calls.
+    std::optional<limiter::ThreadCpuTimer> budget_timer;
+    limiter::MonotonicSleeper sleeper;
+    limiter::MonotonicClock wall_clock;
+    limiter::ThreadCpuClock cpu_clock;
+    std::optional<limiter::VcpuThrottle> throttle;
+    if (m_cpu_limit.share < 1.0) {
+        budget_timer.emplace(vcpu_throttle_signal());
+        throttle.emplace(m_cpu_limit.share, m_cpu_limit.period, wall_clock, cpu_clock, sleeper, *budget_timer);
+    }
+
+    const bool tracing = m_context.trace == TraceMode::On;
+    while (!m_context.stopper.stopping()) {
+        if (throttle && throttle->before_run() == limiter::RunDecision::Interrupted)
+            continue; // a kick cut the sleep short: look at the stop flag again
+        const kvm::VmExit exit = m_vcpu.run();
+        if (throttle)
+            throttle->after_run();
+        if (!tracing) {
+            handle_exit(exit);
+            continue;
+        }
+        const auto start = std::chrono::steady_clock::now();
+        const std::string_view device = handle_exit(exit);
+        m_stats.record(kvm::exit_name(exit), device, std::chrono::steady_clock::now() - start);
+        trace_exit(exit, device);
+    }
+    if (throttle)
+        m_cpu_usage = {throttle->cpu_used(), throttle->throttled_time()};
 }
 
 std::string_view VcpuRunner::handle_exit(const kvm::VmExit& exit)
@@ -106,8 +150,12 @@ std::string_view VcpuRunner::handle_exit(const kvm::VmExit& exit)
                               return {};
                           },
                           [&](const kvm::InternalErrorExit& error) -> std::string_view {
-                              if (error.suberror == KVM_INTERNAL_ERROR_EMULATION && complete_breakpoint())
-                                  return "int3-completed";
+                              // Some software KVMs cannot emulate a few instructions whose effect
+                              // is well defined; finish those here (instruction_completion.hpp).
+                              if (error.suberror == KVM_INTERNAL_ERROR_EMULATION) {
+                                  if (auto completed = complete_instruction(m_vcpu, m_context.memory); !completed.empty())
+                                      return completed == "int3" ? "int3-completed" : "fwait-completed";
+                              }
                               std::string data;
                               for (auto word : error.data)
                                   data += fmt::format(" {:#x}", word);
@@ -145,34 +193,6 @@ std::string_view VcpuRunner::handle_mmio(const kvm::MmioExit& mmio)
     const Bus::Result result = mmio.direction == kvm::Direction::Write ? m_context.mmio_bus.write(mmio.address, mmio.data)
                                                                        : m_context.mmio_bus.read(mmio.address, mmio.data);
     return device_name(result);
-}
-
-bool VcpuRunner::complete_breakpoint()
-{
-    // Some software KVMs cannot emulate `int3` (MACHINE-NOTES.md): KVM gives up with an
-    // emulation failure with RIP still at the 0xCC. What the instruction does is well defined
-    // (Intel SDM vol. 2A, "INT n/INTO/INT3": a #BP trap whose saved RIP is the next
-    // instruction), so the VMM completes it: RIP past the one-byte opcode, then vector 3
-    // injected as an exception, which the guest's IDT delivers as the CPU would have.
-    kvm_regs regs = m_vcpu.get_regs();
-    const kvm_sregs sregs = m_vcpu.get_sregs();
-    std::uint64_t physical = 0;
-    if (!m_vcpu.translate(sregs.cs.base + regs.rip, physical))
-        return false;
-    const auto opcode = m_context.memory.read_obj<std::uint8_t>(physical);
-    constexpr std::uint8_t kInt3Opcode = 0xcc;
-    if (!opcode || *opcode != kInt3Opcode)
-        return false;
-    regs.rip += 1;
-    m_vcpu.set_regs(regs);
-    kvm_vcpu_events events = m_vcpu.get_events();
-    events.exception.injected = 1;
-    events.exception.nr = 3; // #BP
-    events.exception.has_error_code = 0;
-    events.exception.error_code = 0;
-    events.flags = 0; // keep NMI, SIPI and shadow state as they are
-    m_vcpu.set_events(events);
-    return true;
 }
 
 void VcpuRunner::crash(std::string what)

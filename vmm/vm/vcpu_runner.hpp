@@ -10,6 +10,7 @@
 
 #include "vmm/bus/bus.hpp"
 #include "vmm/kvm/vcpu_fd.hpp"
+#include "vmm/limiter/clock.hpp"
 #include "vmm/memory/guest_memory.hpp"
 #include "vmm/vm/exit_stats.hpp"
 #include "vmm/vm/stop_reason.hpp"
@@ -20,7 +21,24 @@ namespace minivmm::vm {
 // The signal that interrupts a vCPU thread inside KVM_RUN. Its handler does nothing: the point
 // is the EINTR (installed without SA_RESTART).
 int vcpu_kick_signal();
-void install_vcpu_kick_handler();
+// The signal the CPU limiter's per-thread CPU-time timer sends to force KVM_RUN out when a vCPU
+// has used its budget (DESIGN.md, "Resource limiter": CPU).
+int vcpu_throttle_signal();
+// Installs do-nothing handlers for both signals, without SA_RESTART, so KVM_RUN returns EINTR.
+void install_vcpu_signal_handlers();
+
+// The CPU share a vCPU may use (S_schedule,j) and the accounting period; share >= 1 means the
+// vCPU is not throttled and pays nothing for the limiter.
+struct VcpuCpuLimit {
+    double share = 1.0;
+    limiter::Nanos period {0};
+};
+
+// What the vCPU thread measured, for the limits report.
+struct VcpuCpuUsage {
+    limiter::Nanos cpu_used {0};
+    limiter::Nanos throttled {0};
+};
 
 struct VcpuContext {
     Bus& pio_bus;
@@ -32,7 +50,12 @@ struct VcpuContext {
 
 class VcpuRunner {
 public:
-    VcpuRunner(kvm::VcpuFd vcpu, VcpuContext context) : m_vcpu(std::move(vcpu)), m_context(context) {}
+    VcpuRunner(kvm::VcpuFd vcpu, VcpuContext context, VcpuCpuLimit cpu_limit = {})
+        : m_vcpu(std::move(vcpu))
+        , m_context(context)
+        , m_cpu_limit(cpu_limit)
+    {
+    }
 
     // Runs until the VM stops. Call on the vCPU's own thread.
     void run();
@@ -41,21 +64,26 @@ public:
 
     [[nodiscard]] kvm::VcpuFd& vcpu() { return m_vcpu; }
     [[nodiscard]] const ExitStats& stats() const { return m_stats; }
+    // Valid after run() returned.
+    [[nodiscard]] const VcpuCpuUsage& cpu_usage() const { return m_cpu_usage; }
+    // The vCPU thread's CPU time so far, readable from any thread while it runs.
+    [[nodiscard]] limiter::Nanos live_cpu_time() const;
 
 private:
+    void run_loop();
     // Returns the device name that handled the exit ("" for none), for statistics.
     std::string_view handle_exit(const kvm::VmExit& exit);
     std::string_view handle_io(const kvm::IoExit& io);
     std::string_view handle_mmio(const kvm::MmioExit& mmio);
-    // Completes an `int3` the host's emulator gave up on; false when RIP is not at one.
-    bool complete_breakpoint();
     void crash(std::string what);
     void trace_exit(const kvm::VmExit& exit, std::string_view device) const;
 
     kvm::VcpuFd m_vcpu;
     VcpuContext m_context;
+    VcpuCpuLimit m_cpu_limit;
+    VcpuCpuUsage m_cpu_usage;
     ExitStats m_stats;
-    std::mutex m_thread_mutex;
+    mutable std::mutex m_thread_mutex;
     std::atomic<bool> m_thread_known {false};
     pthread_t m_thread {};
 };

@@ -15,6 +15,8 @@
 #include "vmm/base/sys_error.hpp"
 #include "vmm/console/console.hpp"
 #include "vmm/console/console_output.hpp"
+#include "vmm/limiter/meminfo.hpp"
+#include "vmm/limiter/rate_limit_config.hpp"
 #include "vmm/memory/memory_layout.hpp"
 #include "vmm/vm/boot_setup.hpp"
 #include "vmm/vm/kvm_interrupt_line.hpp"
@@ -69,10 +71,48 @@ void Vm::create_machine()
     m_vm.create_irqchip();
     m_vm.create_pit2();
 
-    m_memory = GuestMemory::create(layout::ram_ranges(m_config.memory_bytes));
+    const auto ranges = allocate_ram();
+    if (m_config.limits.hugepages) {
+        try {
+            m_memory = GuestMemory::create(ranges, GuestMemory::Backing::HugePages);
+        } catch (const SysError& error) {
+            fmt::print(stderr, "minivmm: warning: --hugepages: no huge pages available ({}); using normal pages "
+                               "(configure them with vm.nr_hugepages)\n", error.what());
+        }
+    }
+    if (m_memory.regions().empty())
+        m_memory = GuestMemory::create(ranges);
     std::uint32_t slot = 0;
     for (const auto& region : m_memory.regions())
         m_vm.set_memory_slot(slot++, region.guest_address, region.size(), region.mapping.data());
+}
+
+std::vector<layout::RamRange> Vm::allocate_ram()
+{
+    // DESIGN.md, "Resource limiter": R_allocated,i = R_requested,i * f(R_available, R_limit) per
+    // memory slot, decided before any guest memory exists.
+    limiter::MemoryRequest request;
+    for (const auto& range : layout::ram_ranges(m_config.memory_bytes))
+        request.slots.push_back({range.guest_address, range.size});
+    request.host_mem_available = limiter::read_host_mem_available();
+    request.reserve = m_config.limits.memory_reserve;
+    request.limit = m_config.limits.memory_limit;
+    request.policy = m_config.limits.memory_policy;
+    m_memory_allocation = limiter::allocate_memory(request);
+    switch (m_memory_allocation.verdict) {
+    case limiter::MemoryVerdict::Granted:
+        return layout::ram_ranges(m_config.memory_bytes);
+    case limiter::MemoryVerdict::Refused:
+        throw UserError(fmt::format("--memory {} MiB cannot be granted (--memory-policy strict): {}",
+            m_config.memory_bytes >> 20, m_memory_allocation.summary()));
+    case limiter::MemoryVerdict::Shrunk:
+        break;
+    }
+    // Shrink: lay the smaller guest out again from 0, so its memory map stays contiguous below
+    // the MMIO hole; the e820/PVH map is derived from these ranges.
+    fmt::print(stderr, "minivmm: warning: guest memory shrunk from {} MiB to {} MiB (--memory-policy shrink): {}\n",
+        m_config.memory_bytes >> 20, m_memory_allocation.allocated >> 20, m_memory_allocation.summary());
+    return layout::ram_ranges(m_memory_allocation.allocated);
 }
 
 void Vm::create_devices()
@@ -100,8 +140,20 @@ void Vm::create_virtio_devices()
     unsigned slot = 0;
     for (const auto& text : m_config.disks) {
         const virtio::DiskSpec spec = virtio::parse_disk_spec(text);
-        m_virtio_slots.push_back(std::make_unique<VirtioMmioSlot>(slot, fmt::format("virtio-blk{}", slot),
-            virtio::VirtioBlk::create(spec), m_vm, m_memory, m_mmio_bus, m_loop));
+        auto device = virtio::VirtioBlk::create(spec);
+        std::shared_ptr<RateLimitGate> gate;
+        if (!spec.rate_limit.empty()) {
+            gate = std::make_shared<RateLimitGate>(limiter::parse_rate_limit(spec.rate_limit), m_loop);
+            device->set_request_gate(gate);
+        }
+        const std::string name = fmt::format("virtio-blk{}", slot);
+        auto& added = m_virtio_slots.emplace_back(
+            std::make_unique<VirtioMmioSlot>(slot, name, std::move(device), m_vm, m_memory, m_mmio_bus, m_loop));
+        if (gate) {
+            // A refused request is retried by processing the queue again (blk has queue 0 only).
+            gate->set_retry([transport = &added->transport()] { transport->notify(0); });
+            m_disk_gates.push_back({fmt::format("blk{}", slot), gate});
+        }
         ++slot;
     }
     // The guest finds virtio-mmio devices only through its command line.
@@ -117,12 +169,17 @@ void Vm::load_guest()
 
 void Vm::create_vcpus()
 {
-    install_vcpu_kick_handler();
+    install_vcpu_signal_handlers();
+    // DESIGN.md, "Resource limiter": S_schedule,j = S_priority,j * g(S_available, S_limit).
+    const LimitConfig& limits = m_config.limits;
+    m_cpu_allocation = limiter::allocate_cpu(
+        {m_config.cpus, limits.cpu_limit, limits.vcpu_priorities, limiter::host_cpu_count(), limits.cpu_period});
     for (unsigned index = 0; index < m_config.cpus; ++index) {
         kvm::VcpuFd vcpu = m_vm.create_vcpu(index);
         configure_vcpu(vcpu, m_boot, m_config.cpus);
         m_runners.push_back(std::make_unique<VcpuRunner>(std::move(vcpu),
-            VcpuContext {m_pio_bus, m_mmio_bus, m_memory, m_stopper, m_config.trace}));
+            VcpuContext {m_pio_bus, m_mmio_bus, m_memory, m_stopper, m_config.trace},
+            VcpuCpuLimit {m_cpu_allocation.vcpus[index].share, m_cpu_allocation.period}));
     }
 }
 
@@ -174,10 +231,13 @@ StopReason Vm::run()
     // inherits the mask.
     sigset_t blocked = termination_signals();
     sigaddset(&blocked, vcpu_kick_signal());
+    sigaddset(&blocked, vcpu_throttle_signal());
     sigset_t previous;
     ::pthread_sigmask(SIG_BLOCK, &blocked, &previous);
     ::signal(SIGPIPE, SIG_IGN);
 
+    m_started = std::chrono::steady_clock::now();
+    start_metrics();
     {
         std::vector<std::jthread> threads;
         for (auto& runner : m_runners)
@@ -198,6 +258,12 @@ StopReason Vm::run()
         fmt::print(stderr, "  unclaimed accesses: {} port I/O, {} MMIO\n", m_pio_bus.unclaimed_accesses(),
             m_mmio_bus.unclaimed_accesses());
     }
+    if (m_config.limits.report || m_config.trace == TraceMode::On) {
+        const auto rows = limit_rows(true);
+        fmt::print(stderr, "minivmm: resource limits (DESIGN.md formulas; used = average over the run)\n{}",
+            limiter::format_limits_table(rows));
+    }
+    write_metrics(true);
     ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
     auto reason = m_stopper.reason();
     if (!reason)

@@ -13,6 +13,8 @@
 #include "vmm/kvm/kvm.hpp"
 #include "vmm/memory/guest_memory.hpp"
 #include "vmm/vm/boot_setup.hpp"
+#include "vmm/limiter/limits_report.hpp"
+#include "vmm/vm/rate_limit_gate.hpp"
 #include "vmm/vm/stop_reason.hpp"
 #include "vmm/vm/virtio_mmio_slot.hpp"
 #include "vmm/vm/vcpu_runner.hpp"
@@ -42,18 +44,25 @@ public:
 private:
     explicit Vm(const VmConfig& config);
     void create_machine();
+    std::vector<layout::RamRange> allocate_ram();
     void create_devices();
     void create_virtio_devices();
     void load_guest();
     void create_vcpus();
     void add_stop_sources();
     void kick_everything();
+    // The limiter's report (vm_limits.cpp): every resource's requested, allocated, limit, used.
+    [[nodiscard]] std::vector<limiter::ResourceReport> limit_rows(bool final) const;
+    void start_metrics();
+    void write_metrics(bool final);
 
     VmConfig m_config;
     VmStopper m_stopper;
     EventLoop m_loop;
     kvm::Kvm m_kvm;
     kvm::VmFd m_vm;
+    limiter::MemoryAllocation m_memory_allocation;
+    limiter::CpuAllocation m_cpu_allocation;
     GuestMemory m_memory;
     Bus m_pio_bus {"pio"};
     Bus m_mmio_bus {"mmio"};
@@ -65,9 +74,16 @@ private:
     std::unique_ptr<Console> m_console; // after the UART: destroyed before it
     std::shared_ptr<I8042> m_i8042;
     std::shared_ptr<ExitPort> m_exit_port;
+    struct DiskGate {
+        std::string name;
+        std::shared_ptr<RateLimitGate> gate;
+    };
+    std::vector<DiskGate> m_disk_gates; // before the slots: the devices hold them too
     std::vector<std::unique_ptr<VirtioMmioSlot>> m_virtio_slots;
     std::vector<UniqueFd> m_loop_fds; // timerfd, signalfd
     BootPlan m_boot;
+    std::chrono::steady_clock::time_point m_started;
+    UniqueFd m_metrics_file;
 
     // Last: destroyed first. Threads are joined in run(); runners own the vCPU fds.
     std::vector<std::unique_ptr<VcpuRunner>> m_runners;

@@ -8,9 +8,26 @@
 #include <string>
 #include <vector>
 
+#include "vmm/limiter/cpu_allocation.hpp"
+#include "vmm/limiter/memory_allocation.hpp"
+
 namespace minivmm::vm {
 
 enum class TraceMode { Off, On };
+
+// The embedded resource limiter's settings (DESIGN.md, "Resource limiter").
+struct LimitConfig {
+    std::optional<std::uint64_t> memory_limit;                        // --memory-limit
+    std::uint64_t memory_reserve = limiter::kDefaultMemoryReserve;    // --memory-reserve
+    limiter::MemoryPolicy memory_policy = limiter::MemoryPolicy::Strict; // --memory-policy
+    bool hugepages = false;                                           // --hugepages
+    std::optional<double> cpu_limit;                                  // --cpu-limit
+    std::vector<std::uint32_t> vcpu_priorities;                       // --vcpu-priority
+    limiter::Nanos cpu_period = limiter::kDefaultCpuPeriod;           // --cpu-period
+    bool report = false;                                              // --limits-report
+    std::optional<std::string> metrics_path;                          // --metrics FILE
+    std::chrono::milliseconds metrics_interval {1000};                // --metrics-interval
+};
 
 struct VmConfig {
     std::string kernel_path;
@@ -23,6 +40,7 @@ struct VmConfig {
     TraceMode trace = TraceMode::Off;
     std::string cpu_template = "auto";     // auto | none | software-kvm
     std::vector<std::string> disks;        // --disk specs, parsed by the virtio-blk layer
+    LimitConfig limits;
 };
 
 } // namespace minivmm::vm

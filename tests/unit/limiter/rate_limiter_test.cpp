@@ -27,6 +27,7 @@ TEST_CASE("rate limiter: a request passes only when both buckets allow it, takin
 {
     ManualClock clock;
     RateLimiter limiter(config(1000, 2), clock);
+    clock.advance(1s); // buckets start empty: one idle second fills them
     CHECK(limiter.try_consume(400));
     CHECK(limiter.try_consume(400));
     // The ops bucket is empty: one op at 2/s is due in 500 ms.
@@ -45,6 +46,7 @@ TEST_CASE("rate limiter: the wait is the longer of the two buckets' waits",
 {
     ManualClock clock;
     RateLimiter limiter(config(1000, 2), clock);
+    clock.advance(1s); // buckets start empty: one idle second fills them
     REQUIRE(limiter.try_consume(1000));
     CHECK(limiter.time_until_available(300) == 300ms); // bytes bind, ops have one left
     REQUIRE(limiter.admit(300).wait == 300ms);
@@ -58,6 +60,7 @@ TEST_CASE("rate limiter: throttled time runs from a request's first refusal to i
 {
     ManualClock clock;
     RateLimiter limiter(config(1000, 1000), clock);
+    clock.advance(1s); // buckets start empty: one idle second fills them
     REQUIRE(limiter.try_consume(1000));
     CHECK_FALSE(limiter.try_consume(200));
     clock.advance(100ms);

@@ -8,10 +8,13 @@ using namespace minivmm::limiter;
 using minivmm::testing::ManualClock;
 using namespace std::chrono_literals;
 
-TEST_CASE("bucket: starts full and refills at its rate", "[limiter][bucket]")
+TEST_CASE("bucket: starts empty, so a rate holds from the first second, and refills at its rate", "[limiter][bucket]")
 {
     ManualClock clock;
     TokenBucket bucket(1000, 1000, 0, clock);
+    CHECK_FALSE(bucket.try_consume(1));
+    CHECK(bucket.time_until_available(1000) == 1s);
+    clock.advance(1s);
     CHECK(bucket.try_consume(1000));
     CHECK_FALSE(bucket.try_consume(1));
     CHECK(bucket.time_until_available(1) == 1ms);
@@ -27,6 +30,7 @@ TEST_CASE("bucket: a refused request takes nothing", "[limiter][bucket]")
 {
     ManualClock clock;
     TokenBucket bucket(100, 100, 0, clock);
+    clock.advance(1s); // buckets start empty: one idle second fills them
     REQUIRE(bucket.try_consume(60));
     CHECK_FALSE(bucket.try_consume(50));
     CHECK(bucket.tokens() == 40);
@@ -37,6 +41,7 @@ TEST_CASE("bucket: waiting times are exact when the rate does not divide a secon
 {
     ManualClock clock;
     TokenBucket bucket(3, 3, 0, clock);
+    clock.advance(1s); // buckets start empty: one idle second fills them
     REQUIRE(bucket.try_consume(3));
     // One token takes 1/3 s = 333333333.33 ns: 333333334 ns, rounded up.
     CHECK(bucket.time_until_available(1) == 333333334ns);
@@ -56,6 +61,7 @@ TEST_CASE("bucket: an idle bucket refills only up to its size", "[limiter][bucke
 {
     ManualClock clock;
     TokenBucket bucket(100, 100, 0, clock);
+    clock.advance(1s); // buckets start empty: one idle second fills them
     REQUIRE(bucket.try_consume(100));
     clock.advance(10s);
     CHECK(bucket.tokens() == 100);
@@ -68,6 +74,7 @@ TEST_CASE("bucket: the one-time burst is spent first and never comes back", "[li
 {
     ManualClock clock;
     TokenBucket bucket(100, 100, 50, clock);
+    clock.advance(1s); // buckets start empty: one idle second fills them
     CHECK(bucket.try_consume(120)); // 50 from the burst, 70 from the bucket
     CHECK(bucket.burst_left() == 0);
     CHECK(bucket.tokens() == 30);
@@ -81,6 +88,7 @@ TEST_CASE("bucket: waiting counts the burst that is left", "[limiter][bucket]")
 {
     ManualClock clock;
     TokenBucket bucket(100, 100, 50, clock);
+    clock.advance(1s); // buckets start empty: one idle second fills them
     REQUIRE(bucket.try_consume(10)); // from the burst: 40 burst + 100 tokens left
     CHECK(bucket.time_until_available(140) == 0ms);
     REQUIRE(bucket.try_consume(130)); // 40 burst + 90 tokens: 10 tokens left
@@ -92,6 +100,7 @@ TEST_CASE("bucket: an oversize request passes once the bucket is full and leaves
 {
     ManualClock clock;
     TokenBucket bucket(100, 100, 0, clock);
+    clock.advance(1s); // buckets start empty: one idle second fills them
     REQUIRE(bucket.try_consume(10));
     CHECK_FALSE(bucket.try_consume(250));
     CHECK(bucket.time_until_available(250) == 100ms); // until full
@@ -110,6 +119,7 @@ TEST_CASE("bucket: a request of nothing always passes", "[limiter][bucket]")
 {
     ManualClock clock;
     TokenBucket bucket(1, 1, 0, clock);
+    clock.advance(1s); // buckets start empty: one idle second fills them
     REQUIRE(bucket.try_consume(1));
     CHECK(bucket.time_until_available(0) == 0ns);
     CHECK(bucket.try_consume(0));
@@ -120,6 +130,7 @@ TEST_CASE("bucket: large rates and long idle times do not overflow", "[limiter][
     ManualClock clock;
     const std::uint64_t rate = std::uint64_t{10} << 30; // 10 GiB/s
     TokenBucket bucket(rate, rate, 0, clock);
+    clock.advance(1s); // buckets start empty: one idle second fills them
     REQUIRE(bucket.try_consume(rate));
     clock.advance(std::chrono::hours(24 * 365 * 100));
     CHECK(bucket.tokens() == static_cast<std::int64_t>(rate));

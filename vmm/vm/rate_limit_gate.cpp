@@ -1,0 +1,61 @@
+#include "vmm/vm/rate_limit_gate.hpp"
+
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "vmm/base/sys_error.hpp"
+
+namespace minivmm::vm {
+
+RateLimitGate::RateLimitGate(const limiter::RateLimitConfig& config, EventLoop& loop)
+    : m_config(config)
+    , m_loop(loop)
+    , m_timer(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC))
+    , m_limiter(m_config, m_clock)
+{
+    if (!m_timer)
+        throw SysError("timerfd_create for an I/O rate limiter");
+    m_loop.add(m_timer.get(), EPOLLIN, [this](std::uint32_t) { on_timer(); });
+}
+
+RateLimitGate::~RateLimitGate() { m_loop.remove(m_timer.get()); }
+
+bool RateLimitGate::admit(std::uint16_t, std::uint64_t bytes)
+{
+    std::lock_guard lock(m_mutex);
+    const limiter::Admission admission = m_limiter.admit(bytes);
+    if (admission.admitted)
+        return true;
+    if (!m_armed) {
+        // The device keeps the refused request at the head of its queue; wake up exactly when
+        // the buckets will hold enough for it (at least 1 ns: a zero it_value disarms).
+        itimerspec spec {};
+        const auto wait = std::max<limiter::Nanos>(admission.wait, limiter::Nanos {1});
+        spec.it_value.tv_sec = static_cast<time_t>(wait.count() / 1'000'000'000);
+        spec.it_value.tv_nsec = static_cast<long>(wait.count() % 1'000'000'000);
+        if (::timerfd_settime(m_timer.get(), 0, &spec, nullptr) < 0)
+            throw SysError("timerfd_settime for an I/O rate limiter");
+        m_armed = true;
+    }
+    return false;
+}
+
+void RateLimitGate::on_timer()
+{
+    std::uint64_t expirations = 0;
+    (void)!::read(m_timer.get(), &expirations, sizeof expirations);
+    {
+        std::lock_guard lock(m_mutex);
+        m_armed = false;
+    }
+    if (m_retry)
+        m_retry();
+}
+
+RateLimitGate::Usage RateLimitGate::usage() const
+{
+    std::lock_guard lock(m_mutex);
+    return {m_limiter.bytes_admitted(), m_limiter.ops_admitted(), m_limiter.throttled_time()};
+}
+
+} // namespace minivmm::vm

@@ -1,0 +1,51 @@
+// RateLimitGate: a device queue's I/O limiter (DESIGN.md, "Resource limiter": token buckets
+// for bytes/s and ops/s with a one-time burst). A request the buckets refuse waits: the gate
+// arms a timerfd on the event loop for the exact time until it would pass, and then asks the
+// device to process its queue again. Nothing is dropped or reordered.
+#pragma once
+
+#include <functional>
+#include <mutex>
+
+#include "devices/virtio/request_gate.hpp"
+#include "vmm/base/event_loop.hpp"
+#include "vmm/base/unique_fd.hpp"
+#include "vmm/limiter/clock.hpp"
+#include "vmm/limiter/rate_limit_config.hpp"
+#include "vmm/limiter/rate_limiter.hpp"
+
+namespace minivmm::vm {
+
+class RateLimitGate final : public virtio::RequestGate {
+public:
+    RateLimitGate(const limiter::RateLimitConfig& config, EventLoop& loop);
+    ~RateLimitGate() override;
+    RateLimitGate(const RateLimitGate&) = delete;
+    RateLimitGate& operator=(const RateLimitGate&) = delete;
+
+    // What to call (on the loop thread) when a refused request may pass now.
+    void set_retry(std::function<void()> retry) { m_retry = std::move(retry); }
+    bool admit(std::uint16_t queue, std::uint64_t bytes) override;
+
+    struct Usage {
+        std::uint64_t bytes = 0;
+        std::uint64_t ops = 0;
+        limiter::Nanos throttled {0};
+    };
+    [[nodiscard]] Usage usage() const;
+    [[nodiscard]] const limiter::RateLimitConfig& config() const { return m_config; }
+
+private:
+    void on_timer();
+
+    limiter::RateLimitConfig m_config;
+    limiter::MonotonicClock m_clock;
+    EventLoop& m_loop;
+    UniqueFd m_timer;
+    std::function<void()> m_retry;
+    mutable std::mutex m_mutex;
+    limiter::RateLimiter m_limiter;
+    bool m_armed = false;
+};
+
+} // namespace minivmm::vm
