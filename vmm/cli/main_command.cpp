@@ -8,6 +8,7 @@
 #include "vmm/base/sys_error.hpp"
 #include "vmm/cli/exit_status.hpp"
 #include "vmm/cli/run_options.hpp"
+#include "vmm/cli/switch_command.hpp"
 #include "vmm/vm/vm.hpp"
 
 namespace minivmm::cli {
@@ -32,6 +33,7 @@ int run_main(int argc, char** argv)
     CLI::App* run = app.add_subcommand("run", "Boot a guest kernel");
     add_run_options(*run, run_options);
     run->positionals_at_end();
+    SwitchCommand switch_command(app);
 
     try {
         app.parse(argc, argv);
@@ -48,6 +50,8 @@ int run_main(int argc, char** argv)
     try {
         if (run->parsed())
             return run_vm(run_options);
+        if (switch_command.parsed())
+            return switch_command.run();
     } catch (const UserError& error) {
         fmt::print(stderr, "minivmm: error: {}\n", error.what());
         return to_int(ExitCode::VmmError);
