@@ -120,12 +120,24 @@ void Vm::create_devices()
     m_serial_irq = std::make_unique<IrqLineInterrupt>(m_vm, layout::kCom1Irq);
     const ConsoleSpec console_spec = ConsoleSpec::parse(m_config.serial);
     m_console_output = ConsoleOutput::create(console_spec);
-    m_serial = std::make_shared<Serial16550>(*m_serial_irq, m_console_output->sink());
+    // Guest output goes to the console and past the panic watcher (panic_watcher.hpp).
+    m_serial = std::make_shared<Serial16550>(*m_serial_irq,
+        [this, sink = m_console_output->sink()](std::span<const std::uint8_t> bytes) {
+            sink(bytes);
+            if (m_panic_watcher.feed(bytes) == PanicWatcher::Event::PanicEnded)
+                m_stopper.stop({StopKind::GuestCrash, 0, "guest kernel panic: " + m_panic_watcher.panic_line().value_or("")});
+        });
     m_pio_bus.add(layout::kCom1Port, Serial16550::kLength, m_serial);
     m_console = std::make_unique<Console>(m_loop, console_spec, *m_serial,
         [this] { m_stopper.stop({StopKind::UserQuit, 0, "quit from the console (Ctrl-A x)"}); });
 
-    m_i8042 = std::make_shared<I8042>([this] { m_stopper.stop({StopKind::GuestReset, 0, "i8042 reset"}); });
+    m_i8042 = std::make_shared<I8042>([this] {
+        // After a panic, the reset that panic=N triggers is part of the crash, not a clean end.
+        if (auto panic = m_panic_watcher.panic_line())
+            m_stopper.stop({StopKind::GuestCrash, 0, "guest kernel panic: " + *panic});
+        else
+            m_stopper.stop({StopKind::GuestReset, 0, "i8042 reset"});
+    });
     m_pio_bus.add(I8042::kDataPort, I8042::kPortLength, m_i8042->data_port());
     m_pio_bus.add(I8042::kCommandPort, I8042::kPortLength, m_i8042->command_port());
 

@@ -15,6 +15,7 @@
 #include "vmm/vm/boot_setup.hpp"
 #include "vmm/limiter/limits_report.hpp"
 #include "vmm/vm/rate_limit_gate.hpp"
+#include "vmm/vm/panic_watcher.hpp"
 #include "vmm/vm/stop_reason.hpp"
 #include "vmm/vm/virtio_mmio_slot.hpp"
 #include "vmm/vm/vcpu_runner.hpp"
@@ -69,6 +70,7 @@ private:
 
     // Devices and what they need, after memory (they refer to it) and before vCPUs.
     std::unique_ptr<InterruptLine> m_serial_irq;
+    PanicWatcher m_panic_watcher;
     std::shared_ptr<ConsoleOutput> m_console_output;
     std::shared_ptr<Serial16550> m_serial;
     std::unique_ptr<Console> m_console; // after the UART: destroyed before it
