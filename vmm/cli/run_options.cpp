@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "vmm/base/sys_error.hpp"
+#include "vmm/cli/guest_command.hpp"
 #include "vmm/limiter/cpu_allocation.hpp"
 #include "vmm/limiter/size_parser.hpp"
 #include "vmm/memory/memory_layout.hpp"
@@ -70,6 +71,8 @@ vm::VmConfig to_vm_config(const RunOptions& options)
         config.initrd_path = options.initrd;
     }
     config.cmdline = options.cmdline;
+    if (!options.command.empty())
+        config.cmdline += (config.cmdline.empty() ? "" : " ") + guest_command_parameter(options.command);
     if (options.cpus < 1 || options.cpus > 255)
         throw UserError(fmt::format("--cpus {}: must be between 1 and 255", options.cpus));
     config.cpus = options.cpus;
