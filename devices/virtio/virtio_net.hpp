@@ -1,0 +1,134 @@
+// VirtioNet: the virtio network device model (virtio-v1.2 §5.1 "Network Device"): one receiveq
+// and one transmitq over a NetBackend (a tap), checksum/TSO offloads passed through in the
+// virtio-net header, mergeable receive buffers, and a RequestGate seam for rate limiting.
+//
+// Receive backpressure: the device reads a frame from the backend only when the guest has
+// posted a receive buffer for it. When the receiveq runs dry it asks the event loop to stop
+// watching the backend fd (FdInterest) and asks again when the driver notifies the receiveq.
+#pragma once
+
+#include <linux/virtio_ids.h>
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "devices/virtio/net_backend.hpp"
+#include "devices/virtio/net_counters.hpp"
+#include "devices/virtio/net_mac_address.hpp"
+#include "devices/virtio/net_spec.hpp"
+#include "devices/virtio/rate_limited_log.hpp"
+#include "devices/virtio/request_gate.hpp"
+#include "devices/virtio/virtio_device.hpp"
+
+namespace minivmm::virtio {
+
+class VirtioNet final : public VirtioDevice {
+public:
+    static constexpr std::uint32_t kDeviceId = VIRTIO_ID_NET; // virtio-v1.2 §5 (Device Types): 1
+    static constexpr std::uint16_t kQueueSize = 256;
+    // virtio-v1.2 §5.1.2 (Virtqueues): receiveq1 is queue 0, transmitq1 queue 1.
+    static constexpr std::uint16_t kRxQueue = 0;
+    static constexpr std::uint16_t kTxQueue = 1;
+    // Frames taken from the backend per handle_event() before yielding to the loop's other fds
+    // (the fd stays readable, so level-triggered epoll comes back).
+    static constexpr unsigned kMaxRxFramesPerPass = 256;
+
+    // Called by the device to ask the event loop to watch `fd` (one of event_fds()) for
+    // readability (`wanted`) or to stop watching it. Called with the transport lock held, from a
+    // vCPU thread or the loop thread; it must not call back into the device or transport and
+    // must not throw. The device assumes its fd starts watched (VirtioMmioSlot adds every event
+    // fd with EPOLLIN) and calls this only on a change, except that an event arriving while it
+    // wants none always repeats `false`.
+    using FdInterest = std::function<void(int fd, bool wanted)>;
+
+    struct Options {
+        MacAddress mac;
+        std::uint16_t mtu = 1500;  // VIRTIO_NET_F_MTU advice, >= 68
+        std::string name = "net";  // for log lines: "virtio-net <name>: ..."
+        FdInterest set_fd_interest; // may be empty (tests that never stop polling)
+    };
+
+    // For --net tap=NAME: opens (or creates) the tap and builds the device. Throws
+    // UserError/SysError from TapDevice::open; std::invalid_argument for a switch spec (the VM
+    // layer resolves a switch to a port tap and uses the constructor).
+    static std::unique_ptr<VirtioNet> create(const NetSpec& spec, FdInterest set_fd_interest);
+    VirtioNet(std::unique_ptr<NetBackend> backend, Options options);
+
+    // Installs the rate-limiting seam (nullptr: no limit); call before the guest starts. The
+    // gate sees one request per frame: queue kRxQueue or kTxQueue, bytes = Ethernet frame
+    // length. A refused frame waits inside the device; the gate must arrange a later
+    // process_queue() for that queue (for kRxQueue the backend fd is unwatched meanwhile).
+    void set_request_gate(std::shared_ptr<RequestGate> gate) { m_gate = std::move(gate); }
+
+    // A snapshot; safe from any thread.
+    [[nodiscard]] NetCounters counters() const;
+    // Whether the device currently wants its backend fd watched.
+    [[nodiscard]] bool rx_polling() const { return m_polling; }
+    [[nodiscard]] const MacAddress& mac() const { return m_mac; }
+
+    std::uint32_t device_id() const override { return kDeviceId; }
+    std::uint64_t device_features() const override { return m_features; }
+    std::uint16_t queue_count() const override { return 2; }
+    std::uint16_t queue_max_size(std::uint16_t) const override { return kQueueSize; }
+    void read_config(std::uint64_t offset, std::span<std::uint8_t> data) const override;
+    void write_config(std::uint64_t offset, std::span<const std::uint8_t> data) override;
+    void activate(Activation activation) override;
+    void reset() override;
+    void process_queue(std::uint16_t queue) override;
+    // The backend fd: readable while a frame waits on the host side.
+    std::vector<int> event_fds() const override { return {m_backend->fd()}; }
+    void handle_event(int fd) override;
+
+private:
+    enum class PopOutcome { Added, Empty, Broken };
+    enum class Delivery { Delivered, Dropped, NeedBuffers, Throttled, Broken };
+    enum class Transmit { Done, Throttled };
+
+    void run_rx();
+    void run_tx();
+    PopOutcome pop_rx_chain();
+    Delivery deliver_pending();
+    Transmit transmit(const DescriptorChain& chain);
+    void drop_tx(std::uint16_t head, std::string_view why);
+    void set_polling(bool wanted, bool force = false);
+    void ring_broken(std::string_view what);
+    bool negotiated(unsigned bit) const { return m_negotiated & (std::uint64_t(1) << bit); }
+    template<typename Fn>
+    void count(Fn&& fn)
+    {
+        std::lock_guard lock(m_counters_mutex);
+        fn(m_counters);
+    }
+
+    std::unique_ptr<NetBackend> m_backend;
+    MacAddress m_mac;
+    std::uint16_t m_mtu;
+    FdInterest m_set_fd_interest;
+    std::uint64_t m_features;
+    std::shared_ptr<RequestGate> m_gate;
+    RateLimitedLog m_log;
+    std::vector<std::uint8_t> m_rx_buffer; // one frame from the backend, header first
+    bool m_polling = true;
+
+    // Set by activate(), cleared by reset().
+    const GuestMemory* m_memory = nullptr;
+    DeviceNotifier* m_notifier = nullptr;
+    std::uint64_t m_negotiated = 0;
+    std::optional<VirtQueue> m_rx;
+    std::optional<VirtQueue> m_tx;
+    std::deque<DescriptorChain> m_rx_chains;    // popped receive chains not yet used, in ring order
+    std::uint64_t m_rx_pending = 0;             // bytes of m_rx_buffer waiting for the guest (0: none)
+    std::optional<DescriptorChain> m_tx_throttled; // refused by the gate, first in line next time
+    bool m_broken = false;                      // a ring error: wait for the driver's reset
+
+    mutable std::mutex m_counters_mutex;
+    NetCounters m_counters;
+};
+
+} // namespace minivmm::virtio
