@@ -174,3 +174,54 @@ TEST_CASE("breakpoint: int3 traps to the guest's #BP handler with the saved EIP 
     CHECK(result.exit_status == 0);
     CHECK(result.err.empty());
 }
+
+namespace {
+// The value of `reg` ("ebx", "ecx", ...) on the guest's "cpuid: <leaf> ..." line.
+std::uint32_t cpuid_register(const std::string& out, const std::string& leaf, const std::string& reg)
+{
+    for (const auto& line : lines_of(out)) {
+        if (line.rfind("cpuid: " + leaf + " ", 0) != 0)
+            continue;
+        const auto at = line.find(" " + reg + "=");
+        if (at != std::string::npos)
+            return static_cast<std::uint32_t>(std::stoul(line.substr(at + reg.size() + 2, 8), nullptr, 16));
+    }
+    FAIL("no cpuid " << leaf << " " << reg << " in: " << out);
+    return 0;
+}
+} // namespace
+
+TEST_CASE("cpuid: the guest sees its initial APIC id, the vCPU count and the KVM signature", "[guest][cpuid]")
+{
+    if (!kvm_available())
+        return;
+    auto result = run_vmm({"--kernel", testguest("cpuid"), "--cpus", "3"});
+    REQUIRE(result.exit_status == 0);
+    const std::uint32_t ebx = cpuid_register(result.out, "leaf1", "ebx");
+    CHECK((ebx >> 24) == 0);          // SDM vol. 2A CPUID.01H:EBX[31:24], the boot vCPU
+    CHECK(((ebx >> 16) & 0xff) == 3); // logical processors per package
+    CHECK((cpuid_register(result.out, "leaf1", "ecx") >> 31) == 1); // hypervisor present
+    CHECK(cpuid_register(result.out, "leaf40000000", "ebx") == 0x4b4d564b); // "KVMK"
+}
+
+TEST_CASE("cpuid: the software-kvm template hides CX16 from the guest where --cpu-template none shows it", "[guest][cpuid]")
+{
+    if (!kvm_available())
+        return;
+    auto plain = run_vmm({"--kernel", testguest("cpuid"), "--cpu-template", "none"});
+    auto masked = run_vmm({"--kernel", testguest("cpuid"), "--cpu-template", "software-kvm"});
+    REQUIRE(plain.exit_status == 0);
+    REQUIRE(masked.exit_status == 0);
+    constexpr std::uint32_t kCx16 = 1u << 13; // CPUID.01H:ECX.CMPXCHG16B
+    if (!(cpuid_register(plain.out, "leaf1", "ecx") & kCx16))
+        WARN("this host's KVM does not offer CX16 at all; only the masked side is checked");
+    CHECK_FALSE(cpuid_register(masked.out, "leaf1", "ecx") & kCx16);
+}
+
+TEST_CASE("cpu template: an unknown --cpu-template is refused in one line", "[cli]")
+{
+    auto result = run_vmm({"--kernel", testguest("hello"), "--cpu-template", "fast"});
+    CHECK(result.exit_status == 120);
+    CHECK(lines_of(result.err).size() == 1);
+    CHECK(result.err.find("fast") != std::string::npos);
+}

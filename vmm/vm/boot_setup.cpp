@@ -1,10 +1,12 @@
 #include "vmm/vm/boot_setup.hpp"
 
 #include <cstring>
+#include <string_view>
 
 #include <fmt/format.h>
 
 #include "vmm/base/sys_error.hpp"
+#include "vmm/boot/file_bytes.hpp"
 #include "vmm/boot/guest_boot.hpp"
 #include "vmm/vm/kvm_cpu_state.hpp"
 
@@ -22,6 +24,26 @@ std::vector<layout::RamRange> ram_ranges_of(const GuestMemory& memory)
 boot::CpuidEntry from_kvm(const kvm_cpuid_entry2& entry)
 {
     return {entry.function, entry.index, entry.flags, entry.eax, entry.ebx, entry.ecx, entry.edx};
+}
+
+// The software-kvm template, second half. On kvm_pvm the guest's CPUID shows the hardware's
+// bits, masked only where KVM_GET_SUPPORTED_CPUID lists a bit: clearing CX16 in our table hides
+// it, but XSAVE (not in that list) still reaches the guest, and Linux then runs xsave/xrstor,
+// which the host cannot emulate. Linux's own clearcpuid= (kernel-parameters.txt; names since
+// 5.19, with cpuid-deps clearing AVX & co. along with XSAVE) hides them where CPUID cannot.
+// The list is the template's (boot/cpuid_builder.cpp, hidden_features) in /proc/cpuinfo names.
+constexpr std::string_view kSoftwareKvmLinuxParameters =
+    "clearcpuid=xsave,cx16,popcnt,fsgsbase,smap,invpcid,pcid,rdrand,rdseed";
+
+// A Linux kernel image: a bzImage, or an ELF holding the kernel's version banner.
+bool looks_like_linux(std::span<const std::uint8_t> kernel)
+{
+    constexpr std::string_view kBzImageMagic = "HdrS"; // boot.rst: at offset 0x202
+    if (kernel.size() > 0x206 && std::string_view(reinterpret_cast<const char*>(kernel.data()) + 0x202, 4) == kBzImageMagic)
+        return true;
+    constexpr std::string_view kBanner = "Linux version ";
+    const std::string_view bytes(reinterpret_cast<const char*>(kernel.data()), kernel.size());
+    return bytes.find(kBanner) != std::string_view::npos;
 }
 
 kvm_cpuid_entry2 to_kvm(const boot::CpuidEntry& entry)
@@ -46,9 +68,22 @@ BootPlan prepare_boot(const VmConfig& config, const GuestMemory& memory, std::ve
         plan.supported_cpuid.push_back(from_kvm(entry));
 
     const auto ranges = ram_ranges_of(memory);
-    const boot::GuestBoot guest = boot::prepare_guest_boot(memory, ranges, config.kernel_path,
-        config.initrd_path ? std::optional<std::filesystem::path>(*config.initrd_path) : std::nullopt, config.cmdline,
-        config.cpus);
+    const auto kernel = boot::read_whole_file(config.kernel_path, "kernel");
+    std::vector<std::uint8_t> initrd;
+    if (config.initrd_path)
+        initrd = boot::read_whole_file(*config.initrd_path, "initrd");
+    boot::BootFiles files;
+    files.kernel = kernel;
+    files.kernel_name = config.kernel_path;
+    if (config.initrd_path) {
+        files.initrd = std::span<const std::uint8_t>(initrd);
+        files.initrd_name = *config.initrd_path;
+    }
+    files.cmdline = config.cmdline;
+    files.vcpu_count = config.cpus;
+    if (plan.cpu_template == boot::CpuTemplate::SoftwareKvm && looks_like_linux(kernel))
+        files.cmdline += (files.cmdline.empty() ? "" : " ") + std::string(kSoftwareKvmLinuxParameters);
+    const boot::GuestBoot guest = boot::prepare_guest_boot(memory, ranges, files);
     plan.entry = guest.entry_state;
     plan.kernel_kind = guest.kernel.kind;
     return plan;
