@@ -5,6 +5,30 @@
 // Receive backpressure: the device reads a frame from the backend only when the guest has
 // posted a receive buffer for it. When the receiveq runs dry it asks the event loop to stop
 // watching the backend fd (FdInterest) and asks again when the driver notifies the receiveq.
+//
+// Wiring in the VM layer (vmm/vm), for one --net option:
+//
+//   NetSpec spec = parse_net_spec(text);
+//   VirtioNet::FdInterest interest = [&loop](int fd, bool wanted) {
+//       try { loop.modify(fd, wanted ? EPOLLIN : 0); }        // EventLoop outlives the slot
+//       catch (const SysError& error) { /* log once; the device still never reads without buffers */ }
+//   };
+//   std::unique_ptr<VirtioNet> net;
+//   if (spec.kind == NetBackendKind::Tap)
+//       net = VirtioNet::create(spec, interest);
+//   else                                                       // switch: the VM layer's port tap
+//       net = std::make_unique<VirtioNet>(std::make_unique<TapDevice>(TapDevice::open(port)),
+//           VirtioNet::Options{spec.mac, spec.mtu, port, interest});
+//   VirtioNet* view = net.get();                               // counters() for --trace / limits
+//   slots.emplace_back(index, "virtio-net", std::move(net), vm_fd, memory, mmio_bus, loop);
+//
+// VirtioMmioSlot then does the rest unchanged: an ioeventfd per queue (0 receiveq, 1 transmitq)
+// calling transport.notify(queue) -> process_queue(queue), and every event_fds() entry (the tap
+// fd) added to the loop with EPOLLIN, calling transport.handle_device_event(fd) ->
+// handle_event(fd). The device then drives interest with modify(): EPOLLIN while it holds a
+// receive buffer and the tap may have frames, 0 while the receiveq is empty, a frame waits for
+// more mergeable buffers, or the gate throttles receive. A rate limiter is a RequestGate; when
+// it refuses, it later calls transport.notify(kRxQueue or kTxQueue) (e.g. from a TimerFd).
 #pragma once
 
 #include <linux/virtio_ids.h>
