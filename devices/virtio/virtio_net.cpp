@@ -27,8 +27,10 @@ constexpr std::uint64_t kOfferedFeatures = feature_bit(VIRTIO_F_VERSION_1) | fea
     | feature_bit(VIRTIO_NET_F_GUEST_TSO4) | feature_bit(VIRTIO_NET_F_GUEST_TSO6)
     | feature_bit(VIRTIO_NET_F_MRG_RXBUF);
 
-// Room for the largest frame a tap hands over with TSO (plus an 802.1Q tag), header first.
-constexpr std::size_t kRxBufferSize = kNetHeaderSize + kMaxGsoFrame + kVlanTagSize;
+// Room for the largest frame a tap hands over with TSO (plus an 802.1Q tag), header first, and
+// one byte more: a tap truncates a frame longer than the read buffer and returns the truncated
+// length, so a read that fills the whole buffer is taken as truncated.
+constexpr std::size_t kRxBufferSize = kNetHeaderSize + kMaxGsoFrame + kVlanTagSize + 1;
 
 } // namespace
 
@@ -214,6 +216,11 @@ void VirtioNet::run_rx()
             }
             if (static_cast<std::uint64_t>(length) < kNetHeaderSize + ETH_HLEN) {
                 count([](NetCounters& c) { ++c.rx_dropped_invalid; });
+                continue;
+            }
+            if (static_cast<std::size_t>(length) >= m_rx_buffer.size()) {
+                count([](NetCounters& c) { ++c.rx_dropped_too_big; });
+                m_log.log("frame from the backend larger than 64 KiB (truncated by the read); dropped");
                 continue;
             }
             m_rx_pending = static_cast<std::uint64_t>(length);

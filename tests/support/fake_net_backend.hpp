@@ -5,6 +5,7 @@
 
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -28,10 +29,10 @@ public:
             return 0;
         std::vector<std::uint8_t> frame = std::move(incoming.front());
         incoming.pop_front();
-        if (frame.size() > buffer.size())
-            return -EFAULT; // what a tap answers when the buffer is too small
-        std::memcpy(buffer.data(), frame.data(), frame.size());
-        return static_cast<std::int64_t>(frame.size());
+        // Like a tap: a frame longer than the buffer is truncated to it, the rest discarded.
+        const std::size_t length = std::min(frame.size(), buffer.size());
+        std::memcpy(buffer.data(), frame.data(), length);
+        return static_cast<std::int64_t>(length);
     }
     std::int64_t write_frame(std::span<const iovec> parts) override
     {

@@ -494,6 +494,21 @@ TEST_CASE("virtio-net: a runt from the backend is dropped without using a buffer
     CHECK(f.net->rx_polling());
 }
 
+TEST_CASE("virtio-net: a frame over 64 KiB, truncated by the read, is dropped rather than delivered cut short")
+{
+    Fixture f;
+    f.activate();
+    for (int i = 0; i < 16; ++i)
+        f.post_rx(8192);
+    f.host_sends(ethernet_frame(kMaxGsoFrame + kVlanTagSize)); // the largest that fits: delivered
+    f.host_sends(ethernet_frame(kMaxGsoFrame + kVlanTagSize + 1)); // one byte more: truncated
+    f.host_sends(ethernet_frame(60));
+    f.net->process_queue(VirtioNet::kRxQueue);
+    CHECK(f.net->counters().rx_packets == 2);
+    CHECK(f.net->counters().rx_bytes == kMaxGsoFrame + kVlanTagSize + 60);
+    CHECK(f.net->counters().rx_dropped_too_big == 1);
+}
+
 TEST_CASE("virtio-net: a backend read error pauses receive until the next notification")
 {
     Fixture f;
