@@ -6,6 +6,7 @@
 
 #include "vmm/base/exit_code.hpp"
 #include "vmm/base/sys_error.hpp"
+#include "vmm/cli/disk_command.hpp"
 #include "vmm/cli/exit_status.hpp"
 #include "vmm/cli/run_options.hpp"
 #include "vmm/cli/switch_command.hpp"
@@ -34,6 +35,7 @@ int run_main(int argc, char** argv)
     add_run_options(*run, run_options);
     run->positionals_at_end();
     SwitchCommand switch_command(app);
+    DiskCommand disk_command(app);
 
     try {
         app.parse(argc, argv);
@@ -52,6 +54,8 @@ int run_main(int argc, char** argv)
             return run_vm(run_options);
         if (switch_command.parsed())
             return switch_command.run();
+        if (disk_command.parsed())
+            return disk_command.run();
     } catch (const UserError& error) {
         fmt::print(stderr, "minivmm: error: {}\n", error.what());
         return to_int(ExitCode::VmmError);
