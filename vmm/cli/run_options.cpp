@@ -39,6 +39,8 @@ void add_run_options(CLI::App& run, RunOptions& options)
     run.add_option("--cpu-template", options.cpu_template, "CPUID template: auto | none | software-kvm")
         ->capture_default_str();
     run.add_option("--disk", options.disks, "virtio-blk disk: path=FILE[,readonly=on][,serial=ID][,direct=on]");
+    run.add_option("--net", options.nets,
+        "virtio-net: tap=NAME or switch=NAME,vlan=ID [,mac=02:..][,mtu=N][,bw=,pps=]");
     run.add_option("command", options.command, "Command to run in the guest (after --)");
 
     auto* limits = "Resource limits";
@@ -96,6 +98,7 @@ vm::VmConfig to_vm_config(const RunOptions& options)
     config.trace = options.trace ? vm::TraceMode::On : vm::TraceMode::Off;
     config.cpu_template = options.cpu_template;
     config.disks = options.disks;
+    config.nets = options.nets;
 
     LimitConfig& limits = config.limits;
     if (!options.memory_limit.empty())

@@ -22,6 +22,7 @@ struct RunOptions {
     bool trace = false;
     std::string cpu_template = "auto";
     std::vector<std::string> disks;
+    std::vector<std::string> nets;
     std::vector<std::string> command; // after `--`: run in the guest (command mode)
     // Resource limiter (README.md, "Resource limits").
     std::string memory_limit;

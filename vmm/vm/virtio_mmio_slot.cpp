@@ -18,6 +18,23 @@ VirtioMmioSlot::VirtioMmioSlot(unsigned slot, std::string name, std::unique_ptr<
     if (slot >= kMaxSlots)
         throw UserError(fmt::format("too many virtio devices: at most {} fit the interrupt plan", kMaxSlots));
     const std::uint16_t queues = device->queue_count();
+    // The device's own host fds go on the loop before the transport exists: the transport resets
+    // the device when it is built, and a device may turn its interest in an fd off right there
+    // (virtio-net without receive buffers); that must find the fd registered.
+    for (int fd : device->event_fds()) {
+        loop.add(fd, EPOLLIN, [this, fd](std::uint32_t events) {
+            // epoll reports errors and hang-ups even when the device turned its interest off
+            // (e.g. a tap deleted under us): stop watching instead of spinning on it.
+            if (events & (EPOLLERR | EPOLLHUP)) {
+                fmt::print(stderr, "minivmm: {}: host fd {} failed (events {:#x}); no longer watched\n",
+                    m_transport->name(), fd, events);
+                m_loop.remove(fd);
+                return;
+            }
+            m_transport->handle_device_event(fd);
+        });
+        m_watched_fds.push_back(fd);
+    }
     m_transport = std::make_shared<virtio::VirtioMmioTransport>(std::move(name), std::move(device), memory, m_interrupt);
     mmio_bus.add(m_base, virtio::VirtioMmioTransport::kWindowSize, m_transport);
 
@@ -34,10 +51,6 @@ VirtioMmioSlot::VirtioMmioSlot(unsigned slot, std::string name, std::unique_ptr<
         });
         m_watched_fds.push_back(raw->fd());
         m_queue_notifiers.push_back(std::move(notifier));
-    }
-    for (int fd : m_transport->device_event_fds()) {
-        loop.add(fd, EPOLLIN, [this, fd](std::uint32_t) { m_transport->handle_device_event(fd); });
-        m_watched_fds.push_back(fd);
     }
 }
 

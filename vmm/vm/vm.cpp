@@ -12,6 +12,10 @@
 #include "devices/legacy/serial_16550.hpp"
 #include "devices/virtio/disk_spec.hpp"
 #include "devices/virtio/virtio_blk.hpp"
+#include "devices/virtio/virtio_net.hpp"
+#include "devices/virtio/tap_device.hpp"
+#include "vmm/net/switch_manager.hpp"
+#include "vmm/net/vlan_id.hpp"
 #include "vmm/base/sys_error.hpp"
 #include "vmm/console/console.hpp"
 #include "vmm/console/console_output.hpp"
@@ -168,9 +172,58 @@ void Vm::create_virtio_devices()
         }
         ++slot;
     }
+    for (const auto& text : m_config.nets) {
+        create_net_device(slot, virtio::parse_net_spec(text));
+        ++slot;
+    }
     // The guest finds virtio-mmio devices only through its command line.
     for (const auto& device : m_virtio_slots)
         m_config.cmdline += (m_config.cmdline.empty() ? "" : " ") + device->cmdline_entry();
+}
+
+void Vm::create_net_device(unsigned slot, const virtio::NetSpec& spec)
+{
+    // The device stops watching its tap while the guest has no receive buffers (no busy loop)
+    // and asks again when the guest posts some (devices/virtio/virtio_net.hpp).
+    virtio::VirtioNet::FdInterest interest = [this](int fd, bool wanted) {
+        try {
+            m_loop.modify(fd, wanted ? std::uint32_t(EPOLLIN) : 0u);
+        } catch (const SysError& error) {
+            // ENOENT: the fd is not on the loop (the slot is being torn down); nothing to change.
+            if (error.error() != ENOENT)
+                fmt::print(stderr, "minivmm: warning: virtio-net: {}\n", error.what());
+        }
+    };
+    std::unique_ptr<virtio::VirtioNet> device;
+    const std::string name = fmt::format("virtio-net{}", slot);
+    if (spec.kind == virtio::NetBackendKind::Tap) {
+        device = virtio::VirtioNet::create(spec, interest);
+    } else {
+        // --net switch=NAME,vlan=ID: a tap of our own, created now (it vanishes when the VM's fd
+        // closes, even on kill -9), joined to the Linux bridge as an access port of that VLAN.
+        net::SwitchManager switches;
+        const std::string tap_name = fmt::format("mvm{}n{}", ::getpid(), slot);
+        auto tap = std::make_unique<virtio::TapDevice>(virtio::TapDevice::open(tap_name));
+        switches.connect_tap(tap_name, spec.name,
+            spec.vlan ? std::optional(net::VlanId::from_user(*spec.vlan, "--net vlan")) : std::nullopt);
+        device = std::make_unique<virtio::VirtioNet>(std::move(tap), virtio::VirtioNet::Options {spec.mac, spec.mtu, tap_name, interest});
+    }
+    std::shared_ptr<RateLimitGate> gate;
+    if (spec.rate_limit) {
+        gate = std::make_shared<RateLimitGate>(*spec.rate_limit, m_loop);
+        device->set_request_gate(gate);
+    }
+    m_nets.push_back(device.get());
+    auto& added = m_virtio_slots.emplace_back(
+        std::make_unique<VirtioMmioSlot>(slot, name, std::move(device), m_vm, m_memory, m_mmio_bus, m_loop));
+    if (gate) {
+        // Either direction may be the one waiting: process both queues again (0 rx, 1 tx).
+        gate->set_retry([transport = &added->transport()] {
+            transport->notify(0);
+            transport->notify(1);
+        });
+        m_disk_gates.push_back({fmt::format("net{}", slot), gate});
+    }
 }
 
 void Vm::load_guest()

@@ -30,6 +30,11 @@ class Console;
 class ConsoleOutput;
 } // namespace minivmm
 
+namespace minivmm::virtio {
+struct NetSpec;
+class VirtioNet;
+} // namespace minivmm::virtio
+
 namespace minivmm::vm {
 
 class Vm {
@@ -48,6 +53,7 @@ private:
     std::vector<layout::RamRange> allocate_ram();
     void create_devices();
     void create_virtio_devices();
+    void create_net_device(unsigned slot, const virtio::NetSpec& spec);
     void load_guest();
     void create_vcpus();
     void add_stop_sources();
@@ -82,6 +88,7 @@ private:
     };
     std::vector<DiskGate> m_disk_gates; // before the slots: the devices hold them too
     std::vector<std::unique_ptr<VirtioMmioSlot>> m_virtio_slots;
+    std::vector<const virtio::VirtioNet*> m_nets; // owned by their slots; for the exit report
     std::vector<UniqueFd> m_loop_fds; // timerfd, signalfd
     BootPlan m_boot;
     std::chrono::steady_clock::time_point m_started;

@@ -40,6 +40,7 @@ struct VmConfig {
     TraceMode trace = TraceMode::Off;
     std::string cpu_template = "auto";     // auto | none | software-kvm
     std::vector<std::string> disks;        // --disk specs, parsed by the virtio-blk layer
+    std::vector<std::string> nets;         // --net specs, parsed by the virtio-net layer
     LimitConfig limits;
 };
 
