@@ -4,10 +4,11 @@
 // Keys (each at most once, any order, at least one of bw/iops):
 //   bw=SIZE         bytes per second (parse_size units: 50M = 50 MiB/s)
 //   iops=N          requests per second
-//   burst=SIZE      one-time extra bytes on top of a full bw bucket (needs bw)
-//   iops-burst=N    one-time extra requests on top of a full iops bucket (needs iops)
-// Each bucket holds one second of its rate (capacity = rate * 1 s) and starts full, so an idle
-// queue may send one second's worth at once, plus the one-time burst the first time.
+//   burst=SIZE      one-time extra bytes, available from the start (needs bw)
+//   iops-burst=N    one-time extra requests, available from the start (needs iops)
+// Each bucket holds one second of its rate (capacity = rate * 1 s) and starts empty
+// (token_bucket.hpp), so the burst is the only up-front allowance; a queue idle for a second or
+// more may later send one second's worth at once.
 #pragma once
 
 #include <cstdint>

@@ -11,7 +11,6 @@ RateLimitGate::RateLimitGate(const limiter::RateLimitConfig& config, EventLoop& 
     : m_config(config)
     , m_loop(loop)
     , m_timer(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC))
-    , m_limiter(m_config, m_clock)
 {
     if (!m_timer)
         throw SysError("timerfd_create for an I/O rate limiter");
@@ -23,7 +22,9 @@ RateLimitGate::~RateLimitGate() { m_loop.remove(m_timer.get()); }
 bool RateLimitGate::admit(std::uint16_t, std::uint64_t bytes)
 {
     std::lock_guard lock(m_mutex);
-    const limiter::Admission admission = m_limiter.admit(bytes);
+    if (!m_limiter)
+        m_limiter.emplace(m_config, m_clock); // empty buckets from this first request on
+    const limiter::Admission admission = m_limiter->admit(bytes);
     if (admission.admitted)
         return true;
     if (!m_armed) {
@@ -55,7 +56,9 @@ void RateLimitGate::on_timer()
 RateLimitGate::Usage RateLimitGate::usage() const
 {
     std::lock_guard lock(m_mutex);
-    return {m_limiter.bytes_admitted(), m_limiter.ops_admitted(), m_limiter.throttled_time()};
+    if (!m_limiter)
+        return {};
+    return {m_limiter->bytes_admitted(), m_limiter->ops_admitted(), m_limiter->throttled_time()};
 }
 
 } // namespace minivmm::vm

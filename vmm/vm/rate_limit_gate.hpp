@@ -2,10 +2,16 @@
 // for bytes/s and ops/s with a one-time burst). A request the buckets refuse waits: the gate
 // arms a timerfd on the event loop for the exact time until it would pass, and then asks the
 // device to process its queue again. Nothing is dropped or reordered.
+//
+// The buckets come into being at the queue's first request, not with the VM: they start empty
+// there, so the boot (however long) is no idle time to save tokens up from, and burst= stays the
+// only up-front allowance (64 MiB at bw=16M takes 4 s from the first request). Idle time after
+// that first request does save up, as token_bucket.hpp says (at most one bucketful).
 #pragma once
 
 #include <functional>
 #include <mutex>
+#include <optional>
 
 #include "devices/virtio/request_gate.hpp"
 #include "vmm/base/event_loop.hpp"
@@ -44,7 +50,7 @@ private:
     UniqueFd m_timer;
     std::function<void()> m_retry;
     mutable std::mutex m_mutex;
-    limiter::RateLimiter m_limiter;
+    std::optional<limiter::RateLimiter> m_limiter; // from the first admit()
     bool m_armed = false;
 };
 
