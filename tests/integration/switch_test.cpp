@@ -15,7 +15,7 @@ using namespace minivmm::testing;
 namespace {
 std::string find_tool(const std::string& name)
 {
-    for (const char* dir : {"/usr/sbin/", "/sbin/", "/usr/bin/", "/bin/"})
+    for (const char* dir : { "/usr/sbin/", "/sbin/", "/usr/bin/", "/bin/" })
         if (::access((std::string(dir) + name).c_str(), X_OK) == 0)
             return std::string(dir) + name;
     return {};
@@ -46,18 +46,18 @@ public:
         : m_name("minivmm-test-" + std::to_string(::getpid()) + "-" + std::to_string(s_counter++))
         , m_ip(find_tool("ip"))
     {
-        const auto result = run_process({m_ip, "netns", "add", m_name});
+        const auto result = run_process({ m_ip, "netns", "add", m_name });
         INFO("ip netns add: " << result.err);
         REQUIRE(result.exit_status == 0);
     }
-    ~TestNamespace() { (void)run_process({m_ip, "netns", "del", m_name}); }
+    ~TestNamespace() { (void)run_process({ m_ip, "netns", "del", m_name }); }
     TestNamespace(const TestNamespace&) = delete;
     TestNamespace& operator=(const TestNamespace&) = delete;
 
     // `argv` run inside the namespace.
     ProcessResult exec(std::vector<std::string> argv) const
     {
-        argv.insert(argv.begin(), {m_ip, "netns", "exec", m_name});
+        argv.insert(argv.begin(), { m_ip, "netns", "exec", m_name });
         ProcessOptions options;
         options.timeout = std::chrono::seconds(20);
         ProcessResult result = run_process(argv, options);
@@ -67,7 +67,7 @@ public:
     // `minivmm switch <args>` inside the namespace.
     ProcessResult minivmm_switch(std::vector<std::string> args) const
     {
-        args.insert(args.begin(), {minivmm_binary(), "switch"});
+        args.insert(args.begin(), { minivmm_binary(), "switch" });
         return exec(std::move(args));
     }
     // A command that must succeed; its stdout.
@@ -93,23 +93,23 @@ public:
     // without CONFIG_DUMMY.
     void add_port(const std::string& port) const
     {
-        if (exec({find_tool("ip"), "link", "add", port, "type", "dummy"}).exit_status == 0)
+        if (exec({ find_tool("ip"), "link", "add", port, "type", "dummy" }).exit_status == 0)
             return;
-        ip({"link", "add", port, "type", "veth", "peer", "name", port + "-peer"});
+        ip({ "link", "add", port, "type", "veth", "peer", "name", port + "-peer" });
     }
     // Whether this kernel's bridge filters VLANs (CONFIG_BRIDGE_VLAN_FILTERING).
     bool bridge_vlan_filtering() const
     {
-        const bool ok = exec({find_tool("ip"), "link", "add", "vlanprobe", "type", "bridge", "vlan_filtering", "1"})
-                            .exit_status
+        const bool ok
+            = exec({ find_tool("ip"), "link", "add", "vlanprobe", "type", "bridge", "vlan_filtering", "1" }).exit_status
             == 0;
         if (ok)
-            ip({"link", "del", "vlanprobe"});
+            ip({ "link", "del", "vlanprobe" });
         return ok;
     }
 
 private:
-    static inline std::atomic<int> s_counter {0};
+    static inline std::atomic<int> s_counter { 0 };
     std::string m_name;
     std::string m_ip;
 };
@@ -132,7 +132,10 @@ void check_one_error_line(const ProcessResult& result, int status, const std::st
     CHECK(result.out.empty());
 }
 
-bool contains(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
+bool contains(const std::string& text, const std::string& needle)
+{
+    return text.find(needle) != std::string::npos;
+}
 
 // The first whitespace-separated word of each line of `text`.
 std::vector<std::string> first_words(const std::string& text)
@@ -151,7 +154,7 @@ std::vector<std::string> first_words(const std::string& text)
 std::vector<std::string> port_vlans(const TestNamespace& ns, const std::string& port)
 {
     std::vector<std::string> vlans;
-    for (auto line : lines_of(ns.bridge({"vlan", "show", "dev", port}))) {
+    for (auto line : lines_of(ns.bridge({ "vlan", "show", "dev", port }))) {
         if (line.rfind("port", 0) == 0 || line.find_first_not_of(" \t") == std::string::npos)
             continue; // the header, blank lines
         if (line.rfind(port, 0) == 0)
@@ -164,37 +167,37 @@ std::vector<std::string> port_vlans(const TestNamespace& ns, const std::string& 
 }
 } // namespace
 
-TEST_CASE("switch create makes an up bridge marked minivmm-switch; list shows only minivmm's; delete removes it",
-    "[switch]")
+TEST_CASE(
+    "switch create makes an up bridge marked minivmm-switch; list shows only minivmm's; delete removes it", "[switch]")
 {
     if (!switch_tests_can_run())
         return;
     TestNamespace ns;
-    check_success(ns.minivmm_switch({"create", "sw0"}));
-    const std::string link = ns.ip({"-d", "link", "show", "sw0"});
+    check_success(ns.minivmm_switch({ "create", "sw0" }));
+    const std::string link = ns.ip({ "-d", "link", "show", "sw0" });
     CHECK(contains(link, "bridge"));
     CHECK(contains(link, "alias minivmm-switch"));
     CHECK(contains(link, ",UP"));
 
-    ns.ip({"link", "add", "other0", "type", "bridge"}); // not minivmm's: never listed
-    const auto list = ns.minivmm_switch({"list"});
+    ns.ip({ "link", "add", "other0", "type", "bridge" }); // not minivmm's: never listed
+    const auto list = ns.minivmm_switch({ "list" });
     check_success(list);
     const auto rows = lines_of(list.out);
     REQUIRE(rows.size() == 2);
-    CHECK(first_words(list.out) == std::vector<std::string> {"NAME", "sw0"});
+    CHECK(first_words(list.out) == std::vector<std::string> { "NAME", "sw0" });
     CHECK(contains(rows[1], "up"));
     CHECK(contains(rows[1], "off"));
 
-    const auto show = ns.minivmm_switch({"show", "sw0"});
+    const auto show = ns.minivmm_switch({ "show", "sw0" });
     check_success(show);
     CHECK(has_line(show.out, "switch sw0: up, VLAN filtering off, created by minivmm"));
     CHECK(has_line(show.out, "no ports"));
 
-    check_success(ns.minivmm_switch({"delete", "sw0"}));
-    CHECK(ns.exec({find_tool("ip"), "link", "show", "sw0"}).exit_status != 0);
-    CHECK(first_words(ns.minivmm_switch({"list"}).out) == std::vector<std::string> {"NAME"});
+    check_success(ns.minivmm_switch({ "delete", "sw0" }));
+    CHECK(ns.exec({ find_tool("ip"), "link", "show", "sw0" }).exit_status != 0);
+    CHECK(first_words(ns.minivmm_switch({ "list" }).out) == std::vector<std::string> { "NAME" });
     // The administrator's bridge is still there.
-    ns.ip({"link", "show", "other0"});
+    ns.ip({ "link", "show", "other0" });
 }
 
 TEST_CASE("switch attach puts a port in the bridge and show lists it; detach releases it", "[switch]")
@@ -202,31 +205,32 @@ TEST_CASE("switch attach puts a port in the bridge and show lists it; detach rel
     if (!switch_tests_can_run())
         return;
     TestNamespace ns;
-    check_success(ns.minivmm_switch({"create", "sw0"}));
+    check_success(ns.minivmm_switch({ "create", "sw0" }));
     ns.add_port("p0");
-    ns.ip({"tuntap", "add", "tap0", "mode", "tap"});
+    ns.ip({ "tuntap", "add", "tap0", "mode", "tap" });
 
-    check_success(ns.minivmm_switch({"attach", "sw0", "p0"}));
-    check_success(ns.minivmm_switch({"attach", "sw0", "tap0"}));
-    CHECK(contains(ns.ip({"link", "show", "p0"}), "master sw0"));
-    CHECK(contains(ns.ip({"link", "show", "tap0"}), "master sw0"));
-    const auto show = ns.minivmm_switch({"show", "sw0"});
+    check_success(ns.minivmm_switch({ "attach", "sw0", "p0" }));
+    check_success(ns.minivmm_switch({ "attach", "sw0", "tap0" }));
+    CHECK(contains(ns.ip({ "link", "show", "p0" }), "master sw0"));
+    CHECK(contains(ns.ip({ "link", "show", "tap0" }), "master sw0"));
+    const auto show = ns.minivmm_switch({ "show", "sw0" });
     check_success(show);
-    CHECK(first_words(show.out) == std::vector<std::string> {"switch", "PORT", "p0", "tap0"});
-    CHECK(contains(ns.minivmm_switch({"list"}).out, "p0,tap0"));
+    CHECK(first_words(show.out) == std::vector<std::string> { "switch", "PORT", "p0", "tap0" });
+    CHECK(contains(ns.minivmm_switch({ "list" }).out, "p0,tap0"));
 
-    check_success(ns.minivmm_switch({"detach", "sw0", "p0"}));
-    CHECK_FALSE(contains(ns.ip({"link", "show", "p0"}), "master"));
-    CHECK(first_words(ns.minivmm_switch({"show", "sw0"}).out) == std::vector<std::string> {"switch", "PORT", "tap0"});
-    check_one_error_line(ns.minivmm_switch({"detach", "sw0", "p0"}), 120, "p0 is not attached to switch sw0");
+    check_success(ns.minivmm_switch({ "detach", "sw0", "p0" }));
+    CHECK_FALSE(contains(ns.ip({ "link", "show", "p0" }), "master"));
+    CHECK(
+        first_words(ns.minivmm_switch({ "show", "sw0" }).out) == std::vector<std::string> { "switch", "PORT", "tap0" });
+    check_one_error_line(ns.minivmm_switch({ "detach", "sw0", "p0" }), 120, "p0 is not attached to switch sw0");
 
     // A port of another bridge is not taken over.
-    check_success(ns.minivmm_switch({"create", "sw1"}));
-    check_one_error_line(ns.minivmm_switch({"attach", "sw1", "tap0"}), 120, "tap0 is already attached to sw0");
+    check_success(ns.minivmm_switch({ "create", "sw1" }));
+    check_one_error_line(ns.minivmm_switch({ "attach", "sw1", "tap0" }), 120, "tap0 is already attached to sw0");
 
     // Deleting the switch releases its ports; the ports themselves remain.
-    check_success(ns.minivmm_switch({"delete", "sw0"}));
-    CHECK_FALSE(contains(ns.ip({"link", "show", "tap0"}), "master"));
+    check_success(ns.minivmm_switch({ "delete", "sw0" }));
+    CHECK_FALSE(contains(ns.ip({ "link", "show", "tap0" }), "master"));
 }
 
 TEST_CASE("IEEE 802.1Q: attach --vlan makes an access port (PVID, egress untagged) without default VLAN 1; "
@@ -242,30 +246,30 @@ TEST_CASE("IEEE 802.1Q: attach --vlan makes an access port (PVID, egress untagge
         WARN("this kernel's bridge has no VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING): checking the refusals "
              "instead of bridge vlan show");
         check_one_error_line(
-            ns.minivmm_switch({"create", "lab", "--vlan-filtering"}), 120, "CONFIG_BRIDGE_VLAN_FILTERING");
-        CHECK(ns.exec({find_tool("ip"), "link", "show", "lab"}).exit_status != 0); // nothing half-made left
-        check_success(ns.minivmm_switch({"create", "plain"}));
+            ns.minivmm_switch({ "create", "lab", "--vlan-filtering" }), 120, "CONFIG_BRIDGE_VLAN_FILTERING");
+        CHECK(ns.exec({ find_tool("ip"), "link", "show", "lab" }).exit_status != 0); // nothing half-made left
+        check_success(ns.minivmm_switch({ "create", "plain" }));
         check_one_error_line(
-            ns.minivmm_switch({"attach", "plain", "p0", "--vlan", "10"}), 120, "switch plain does not filter VLANs");
-        CHECK_FALSE(contains(ns.ip({"link", "show", "p0"}), "master")); // refused before attaching
+            ns.minivmm_switch({ "attach", "plain", "p0", "--vlan", "10" }), 120, "switch plain does not filter VLANs");
+        CHECK_FALSE(contains(ns.ip({ "link", "show", "p0" }), "master")); // refused before attaching
         return;
     }
 
-    check_success(ns.minivmm_switch({"create", "lab", "--vlan-filtering"}));
-    CHECK(contains(ns.ip({"-d", "link", "show", "lab"}), "vlan_filtering 1"));
+    check_success(ns.minivmm_switch({ "create", "lab", "--vlan-filtering" }));
+    CHECK(contains(ns.ip({ "-d", "link", "show", "lab" }), "vlan_filtering 1"));
 
-    check_success(ns.minivmm_switch({"attach", "lab", "p0", "--vlan", "10"}));
-    CHECK(port_vlans(ns, "p0") == std::vector<std::string> {"10 PVID Egress Untagged"});
+    check_success(ns.minivmm_switch({ "attach", "lab", "p0", "--vlan", "10" }));
+    CHECK(port_vlans(ns, "p0") == std::vector<std::string> { "10 PVID Egress Untagged" });
 
-    check_success(ns.minivmm_switch({"attach", "lab", "p1", "--vlan", "20", "--tagged"}));
-    check_success(ns.minivmm_switch({"attach", "lab", "p1", "--vlan", "30", "--tagged"}));
-    CHECK(port_vlans(ns, "p1") == std::vector<std::string> {"20", "30"});
+    check_success(ns.minivmm_switch({ "attach", "lab", "p1", "--vlan", "20", "--tagged" }));
+    check_success(ns.minivmm_switch({ "attach", "lab", "p1", "--vlan", "30", "--tagged" }));
+    CHECK(port_vlans(ns, "p1") == std::vector<std::string> { "20", "30" });
 
     // A new untagged VLAN replaces the access port's old one.
-    check_success(ns.minivmm_switch({"attach", "lab", "p0", "--vlan", "11", "--untagged"}));
-    CHECK(port_vlans(ns, "p0") == std::vector<std::string> {"11 PVID Egress Untagged"});
+    check_success(ns.minivmm_switch({ "attach", "lab", "p0", "--vlan", "11", "--untagged" }));
+    CHECK(port_vlans(ns, "p0") == std::vector<std::string> { "11 PVID Egress Untagged" });
 
-    const auto show = ns.minivmm_switch({"show", "lab"});
+    const auto show = ns.minivmm_switch({ "show", "lab" });
     check_success(show);
     CHECK(has_line(show.out, "switch lab: up, VLAN filtering on, created by minivmm"));
     bool p0_row = false, p1_row = false;
@@ -281,7 +285,7 @@ TEST_CASE("IEEE 802.1Q: attach --vlan makes an access port (PVID, egress untagge
     CHECK(p0_row);
     CHECK(p1_row);
 
-    check_success(ns.minivmm_switch({"detach", "lab", "p1"}));
+    check_success(ns.minivmm_switch({ "detach", "lab", "p1" }));
     CHECK(port_vlans(ns, "p1").empty());
 }
 
@@ -291,30 +295,31 @@ TEST_CASE("switch errors are one line with status 120; malformed command lines a
         return;
     TestNamespace ns;
     ns.add_port("p0");
-    check_one_error_line(ns.minivmm_switch({"show", "nope"}), 120, "no switch named nope");
-    check_one_error_line(ns.minivmm_switch({"delete", "nope"}), 120, "no switch named nope");
-    check_one_error_line(ns.minivmm_switch({"attach", "nope", "p0"}), 120, "no switch named nope");
-    check_one_error_line(ns.minivmm_switch({"show", "p0"}), 120, "p0 is not a switch");
+    check_one_error_line(ns.minivmm_switch({ "show", "nope" }), 120, "no switch named nope");
+    check_one_error_line(ns.minivmm_switch({ "delete", "nope" }), 120, "no switch named nope");
+    check_one_error_line(ns.minivmm_switch({ "attach", "nope", "p0" }), 120, "no switch named nope");
+    check_one_error_line(ns.minivmm_switch({ "show", "p0" }), 120, "p0 is not a switch");
 
-    check_success(ns.minivmm_switch({"create", "sw0"}));
-    check_one_error_line(ns.minivmm_switch({"create", "sw0"}), 120, "cannot create switch sw0: the name is taken");
-    check_one_error_line(ns.minivmm_switch({"create", "p0"}), 120, "the name is taken");
+    check_success(ns.minivmm_switch({ "create", "sw0" }));
+    check_one_error_line(ns.minivmm_switch({ "create", "sw0" }), 120, "cannot create switch sw0: the name is taken");
+    check_one_error_line(ns.minivmm_switch({ "create", "p0" }), 120, "the name is taken");
     check_one_error_line(
-        ns.minivmm_switch({"create", "a-very-long-switch"}), 120, "an interface name is at most 15 (IFNAMSIZ)");
-    check_one_error_line(ns.minivmm_switch({"attach", "sw0", "nope0"}), 120, "no interface named nope0");
+        ns.minivmm_switch({ "create", "a-very-long-switch" }), 120, "an interface name is at most 15 (IFNAMSIZ)");
+    check_one_error_line(ns.minivmm_switch({ "attach", "sw0", "nope0" }), 120, "no interface named nope0");
 
-    for (const char* bad : {"0", "4095", "5000"})
-        check_one_error_line(ns.minivmm_switch({"attach", "sw0", "p0", "--vlan", bad}), 120,
+    for (const char* bad : { "0", "4095", "5000" })
+        check_one_error_line(ns.minivmm_switch({ "attach", "sw0", "p0", "--vlan", bad }), 120,
             std::string("--vlan ") + bad + ": a VLAN id is 1..4094");
-    CHECK_FALSE(contains(ns.ip({"link", "show", "p0"}), "master")); // a bad VLAN changes nothing
-    check_one_error_line(ns.minivmm_switch({"attach", "sw0", "p0", "--vlan", "ten"}), 2, "--vlan");
-    check_one_error_line(ns.minivmm_switch({"attach", "sw0", "p0", "--vlan", "10", "--tagged", "--untagged"}), 2, "--");
+    CHECK_FALSE(contains(ns.ip({ "link", "show", "p0" }), "master")); // a bad VLAN changes nothing
+    check_one_error_line(ns.minivmm_switch({ "attach", "sw0", "p0", "--vlan", "ten" }), 2, "--vlan");
+    check_one_error_line(
+        ns.minivmm_switch({ "attach", "sw0", "p0", "--vlan", "10", "--tagged", "--untagged" }), 2, "--");
     check_one_error_line(ns.minivmm_switch({}), 2, "subcommand");
-    check_one_error_line(ns.minivmm_switch({"create"}), 2, "NAME");
+    check_one_error_line(ns.minivmm_switch({ "create" }), 2, "NAME");
 
-    ns.ip({"link", "add", "admin0", "type", "bridge"});
-    check_one_error_line(ns.minivmm_switch({"delete", "admin0"}), 120, "refusing to delete it");
-    ns.ip({"link", "show", "admin0"});
+    ns.ip({ "link", "add", "admin0", "type", "bridge" });
+    check_one_error_line(ns.minivmm_switch({ "delete", "admin0" }), 120, "refusing to delete it");
+    ns.ip({ "link", "show", "admin0" });
 }
 
 TEST_CASE("switch create without CAP_NET_ADMIN says so in one line", "[switch]")
@@ -329,11 +334,11 @@ TEST_CASE("switch create without CAP_NET_ADMIN says so in one line", "[switch]")
     TestNamespace ns;
     // Root without CAP_NET_ADMIN: gone from the bounding and inheritable sets, so the exec'd
     // minivmm does not get it back.
-    const auto result = ns.exec({setpriv, "--bounding-set", "-net_admin", "--inh-caps", "-net_admin", minivmm_binary(),
-        "switch", "create", "sw0"});
+    const auto result = ns.exec({ setpriv, "--bounding-set", "-net_admin", "--inh-caps", "-net_admin", minivmm_binary(),
+        "switch", "create", "sw0" });
     check_one_error_line(result, 120, "creating switch sw0 needs CAP_NET_ADMIN (run as root)");
-    CHECK(ns.exec({find_tool("ip"), "link", "show", "sw0"}).exit_status != 0);
+    CHECK(ns.exec({ find_tool("ip"), "link", "show", "sw0" }).exit_status != 0);
     // Reading needs no privilege.
-    check_success(ns.exec({setpriv, "--bounding-set", "-net_admin", "--inh-caps", "-net_admin", minivmm_binary(),
-        "switch", "list"}));
+    check_success(ns.exec(
+        { setpriv, "--bounding-set", "-net_admin", "--inh-caps", "-net_admin", minivmm_binary(), "switch", "list" }));
 }

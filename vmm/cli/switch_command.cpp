@@ -1,8 +1,8 @@
 #include "vmm/cli/switch_command.hpp"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 namespace minivmm::cli {
 
@@ -31,7 +31,10 @@ std::string join_or_dash(const std::vector<std::string>& items)
     return items.empty() ? "-" : fmt::format("{}", fmt::join(items, ","));
 }
 
-const char* state_name(bool up) { return up ? "up" : "down"; }
+const char* state_name(bool up)
+{
+    return up ? "up" : "down";
+}
 } // namespace
 
 SwitchCommand::SwitchCommand(CLI::App& app)
@@ -55,7 +58,8 @@ SwitchCommand::SwitchCommand(CLI::App& app)
     m_attach->add_option("NAME", m_name, "Switch name")->required();
     m_attach->add_option("PORT", m_port, "Interface to attach (a tap, veth, ...)")->required();
     m_vlan_option = m_attach->add_option("--vlan", m_vlan, "VLAN id, 1..4094");
-    auto* untagged = m_attach->add_flag("--untagged", m_untagged, "Access port: the VLAN is the PVID, egress untagged (default)");
+    auto* untagged
+        = m_attach->add_flag("--untagged", m_untagged, "Access port: the VLAN is the PVID, egress untagged (default)");
     auto* tagged = m_attach->add_flag("--tagged", m_tagged, "Trunk port: the VLAN crosses the port tagged");
     untagged->excludes(tagged)->needs(m_vlan_option);
     tagged->excludes(untagged)->needs(m_vlan_option);
@@ -119,12 +123,12 @@ int SwitchCommand::run() const
 
 std::string format_switch_list(const std::vector<net::SwitchInfo>& switches)
 {
-    std::vector<std::vector<std::string>> rows {{"NAME", "STATE", "VLAN-FILTERING", "PORTS"}};
+    std::vector<std::vector<std::string>> rows { { "NAME", "STATE", "VLAN-FILTERING", "PORTS" } };
     for (const auto& info : switches) {
         std::vector<std::string> ports;
         for (const auto& port : info.ports)
             ports.push_back(port.name);
-        rows.push_back({info.name, state_name(info.up), info.vlan_filtering ? "on" : "off", join_or_dash(ports)});
+        rows.push_back({ info.name, state_name(info.up), info.vlan_filtering ? "on" : "off", join_or_dash(ports) });
     }
     return format_table(rows);
 }
@@ -135,7 +139,7 @@ std::string format_switch_show(const net::SwitchInfo& info)
         info.vlan_filtering ? "on" : "off", info.created_by_minivmm ? "created by minivmm" : "not created by minivmm");
     if (info.ports.empty())
         return out + "no ports\n";
-    std::vector<std::vector<std::string>> rows {{"PORT", "KIND", "STATE", "PVID", "UNTAGGED", "TAGGED"}};
+    std::vector<std::vector<std::string>> rows { { "PORT", "KIND", "STATE", "PVID", "UNTAGGED", "TAGGED" } };
     for (const auto& port : info.ports) {
         std::string pvid = "-";
         std::vector<std::string> untagged, tagged;
@@ -144,8 +148,8 @@ std::string format_switch_show(const net::SwitchInfo& info)
                 pvid = std::to_string(vlan.vid);
             (vlan.untagged ? untagged : tagged).push_back(std::to_string(vlan.vid));
         }
-        rows.push_back({port.name, port.kind.empty() ? "-" : port.kind, state_name(port.up), pvid, join_or_dash(untagged),
-            join_or_dash(tagged)});
+        rows.push_back({ port.name, port.kind.empty() ? "-" : port.kind, state_name(port.up), pvid,
+            join_or_dash(untagged), join_or_dash(tagged) });
     }
     return out + format_table(rows);
 }

@@ -3,11 +3,11 @@
 // bridge(8)), their validation (VLAN ids per IEEE 802.1Q) and their table output.
 #pragma once
 
-#include <CLI/CLI.hpp>
-
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <CLI/CLI.hpp>
 
 #include "vmm/net/switch_manager.hpp"
 

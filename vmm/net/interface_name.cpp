@@ -1,11 +1,10 @@
 #include "vmm/net/interface_name.hpp"
 
+#include <fmt/format.h>
 #include <net/if.h>
 
 #include <algorithm>
 #include <cctype>
-
-#include <fmt/format.h>
 
 #include "vmm/base/sys_error.hpp"
 

@@ -56,11 +56,12 @@ std::optional<LinkInfo> parse_link_info(const nlmsghdr& message)
             const std::uint32_t first = ends_range ? std::min<std::uint32_t>(range_first, info->vid) : info->vid;
             range_first = -1;
             for (std::uint32_t vid = first; vid <= info->vid; ++vid)
-                link.vlans.push_back(PortVlan {.vid = static_cast<std::uint16_t>(vid),
+                link.vlans.push_back(PortVlan { .vid = static_cast<std::uint16_t>(vid),
                     .pvid = (info->flags & BRIDGE_VLAN_INFO_PVID) != 0,
-                    .untagged = (info->flags & BRIDGE_VLAN_INFO_UNTAGGED) != 0});
+                    .untagged = (info->flags & BRIDGE_VLAN_INFO_UNTAGGED) != 0 });
         }
-        std::sort(link.vlans.begin(), link.vlans.end(), [](const PortVlan& a, const PortVlan& b) { return a.vid < b.vid; });
+        std::sort(
+            link.vlans.begin(), link.vlans.end(), [](const PortVlan& a, const PortVlan& b) { return a.vid < b.vid; });
     }
     return link;
 }

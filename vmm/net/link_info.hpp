@@ -18,13 +18,13 @@ namespace minivmm::net {
 struct LinkInfo {
     int index = 0;
     std::string name;
-    unsigned flags = 0;              // IFF_UP, IFF_LOWER_UP, ... (ifinfomsg.ifi_flags)
-    int master = 0;                  // IFLA_MASTER: the bridge a port belongs to, or 0
-    std::string alias;               // IFLA_IFALIAS
-    std::string kind;                // IFLA_INFO_KIND: "bridge", "veth", "tun", ... or empty
-    std::optional<bool> vlan_filtering;           // IFLA_BR_VLAN_FILTERING (bridges only)
-    std::optional<std::uint16_t> default_pvid;    // IFLA_BR_VLAN_DEFAULT_PVID (bridges only)
-    std::vector<PortVlan> vlans;     // AF_BRIDGE dumps only: the port's VLANs, by vid
+    unsigned flags = 0; // IFF_UP, IFF_LOWER_UP, ... (ifinfomsg.ifi_flags)
+    int master = 0; // IFLA_MASTER: the bridge a port belongs to, or 0
+    std::string alias; // IFLA_IFALIAS
+    std::string kind; // IFLA_INFO_KIND: "bridge", "veth", "tun", ... or empty
+    std::optional<bool> vlan_filtering; // IFLA_BR_VLAN_FILTERING (bridges only)
+    std::optional<std::uint16_t> default_pvid; // IFLA_BR_VLAN_DEFAULT_PVID (bridges only)
+    std::vector<PortVlan> vlans; // AF_BRIDGE dumps only: the port's VLANs, by vid
 
     [[nodiscard]] bool is_bridge() const { return kind == "bridge"; }
     [[nodiscard]] bool is_up() const;

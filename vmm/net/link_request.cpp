@@ -29,7 +29,7 @@ NetlinkMessage port_vlan_message(std::uint16_t type, int port_index, std::uint16
 {
     NetlinkMessage message = link_message(type, 0, AF_BRIDGE, port_index);
     message.begin_nest(IFLA_AF_SPEC);
-    const bridge_vlan_info info {.flags = flags, .vid = vid};
+    const bridge_vlan_info info { .flags = flags, .vid = vid };
     message.put_struct(IFLA_BRIDGE_VLAN_INFO, info);
     message.end_nest();
     return message;

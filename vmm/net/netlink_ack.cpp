@@ -1,10 +1,9 @@
 #include "vmm/net/netlink_ack.hpp"
 
+#include <fmt/format.h>
 #include <libmnl/libmnl.h>
 
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "vmm/net/netlink_attributes.hpp"
 
@@ -18,7 +17,7 @@ std::optional<NetlinkAck> parse_netlink_ack(const nlmsghdr& message)
     const std::size_t payload_size = message.nlmsg_len - MNL_NLMSG_HDRLEN;
     int status = 0;
     std::memcpy(&status, payload, sizeof status);
-    NetlinkAck ack {.error = -status, .message = {}};
+    NetlinkAck ack { .error = -status, .message = {} };
     if (message.nlmsg_type != NLMSG_ERROR || !(message.nlmsg_flags & NLM_F_ACK_TLVS))
         return ack;
 

@@ -14,8 +14,8 @@
 namespace minivmm::net {
 
 struct NetlinkAck {
-    int error = 0;         // a positive errno, or 0 for success
-    std::string message;   // the kernel's extack text (NLMSGERR_ATTR_MSG), or empty
+    int error = 0; // a positive errno, or 0 for success
+    std::string message; // the kernel's extack text (NLMSGERR_ATTR_MSG), or empty
 };
 
 // Reads an NLMSG_ERROR (or an NLMSG_DONE that carries an int status, for dumps); std::nullopt

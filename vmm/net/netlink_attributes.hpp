@@ -40,8 +40,7 @@ private:
 
 // The payload of `attribute` as a T, when it is at least sizeof(T) bytes; copied (no alignment
 // assumption about the payload).
-template<typename T>
-std::optional<T> attribute_as(const nlattr* attribute)
+template<typename T> std::optional<T> attribute_as(const nlattr* attribute)
 {
     if (!attribute || mnl_attr_get_payload_len(attribute) < sizeof(T))
         return std::nullopt;

@@ -72,7 +72,7 @@ void NetlinkMessage::end_nest()
 std::span<const std::uint8_t> NetlinkMessage::bytes() const
 {
     assert(m_open_nests.empty());
-    return {m_buffer.data(), header().nlmsg_len};
+    return { m_buffer.data(), header().nlmsg_len };
 }
 
 } // namespace minivmm::net

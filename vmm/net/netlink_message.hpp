@@ -24,11 +24,7 @@ public:
 
     [[nodiscard]] nlmsghdr& header() { return *reinterpret_cast<nlmsghdr*>(m_buffer.data()); }
     [[nodiscard]] const nlmsghdr& header() const { return *reinterpret_cast<const nlmsghdr*>(m_buffer.data()); }
-    template<typename T>
-    [[nodiscard]] T& family_header()
-    {
-        return *static_cast<T*>(mnl_nlmsg_get_payload(&header()));
-    }
+    template<typename T> [[nodiscard]] T& family_header() { return *static_cast<T*>(mnl_nlmsg_get_payload(&header())); }
 
     void put_u8(std::uint16_t type, std::uint8_t value);
     void put_u16(std::uint16_t type, std::uint16_t value);
@@ -36,11 +32,7 @@ public:
     // A NUL-terminated string (the kernel's NLA_STRING/NLA_NUL_STRING both accept it).
     void put_string(std::uint16_t type, std::string_view value);
     void put_bytes(std::uint16_t type, const void* data, std::size_t size);
-    template<typename T>
-    void put_struct(std::uint16_t type, const T& value)
-    {
-        put_bytes(type, &value, sizeof value);
-    }
+    template<typename T> void put_struct(std::uint16_t type, const T& value) { put_bytes(type, &value, sizeof value); }
     // Opens a nested attribute; close it with end_nest() (nests may nest).
     void begin_nest(std::uint16_t type);
     void end_nest();

@@ -1,10 +1,10 @@
 #include "vmm/net/rtnetlink_socket.hpp"
 
+#include <fmt/format.h>
+
 #include <cerrno>
 #include <ctime>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "vmm/base/sys_error.hpp"
 #include "vmm/net/netlink_ack.hpp"

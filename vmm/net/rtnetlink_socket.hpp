@@ -23,8 +23,8 @@ public:
     // Sends `request` with NLM_F_ACK and the next sequence number, and waits for its ack, passing
     // any reply before it (a GET's answer) to `on_reply`. A refusal throws NetlinkError (errno +
     // extack text), with `what` naming the request.
-    void request(NetlinkMessage& request, std::string_view what,
-        const std::function<void(const nlmsghdr&)>& on_reply = {});
+    void request(
+        NetlinkMessage& request, std::string_view what, const std::function<void(const nlmsghdr&)>& on_reply = {});
 
     // Sends `request` with NLM_F_DUMP and calls `on_message` for every reply until NLMSG_DONE.
     void dump(NetlinkMessage& request, std::string_view what, const std::function<void(const nlmsghdr&)>& on_message);

@@ -1,9 +1,9 @@
 #include "vmm/net/switch_manager.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cerrno>
-
-#include <fmt/format.h>
 
 #include "vmm/base/sys_error.hpp"
 #include "vmm/net/interface_name.hpp"
@@ -12,27 +12,34 @@
 namespace minivmm::net {
 
 namespace {
-bool is_permission_error(int error) { return error == EPERM || error == EACCES; }
+bool is_permission_error(int error)
+{
+    return error == EPERM || error == EACCES;
+}
 
-std::string kind_of(const LinkInfo& link) { return link.kind.empty() ? "network" : link.kind; }
+std::string kind_of(const LinkInfo& link)
+{
+    return link.kind.empty() ? "network" : link.kind;
+}
 
 SwitchPort to_port(const LinkInfo& link)
 {
-    return SwitchPort {.name = link.name, .kind = link.kind, .up = link.is_up(), .vlans = link.vlans};
+    return SwitchPort { .name = link.name, .kind = link.kind, .up = link.is_up(), .vlans = link.vlans };
 }
 
 SwitchInfo to_switch(const LinkInfo& bridge)
 {
-    return SwitchInfo {.name = bridge.name,
+    return SwitchInfo { .name = bridge.name,
         .up = bridge.is_up(),
         .vlan_filtering = bridge.vlan_filtering.value_or(false),
         .created_by_minivmm = bridge.alias == kSwitchAlias,
-        .ports = {}};
+        .ports = {} };
 }
 
 void sort_ports(SwitchInfo& info)
 {
-    std::sort(info.ports.begin(), info.ports.end(), [](const SwitchPort& a, const SwitchPort& b) { return a.name < b.name; });
+    std::sort(
+        info.ports.begin(), info.ports.end(), [](const SwitchPort& a, const SwitchPort& b) { return a.name < b.name; });
 }
 } // namespace
 
@@ -122,12 +129,13 @@ void SwitchManager::create(std::string_view name, VlanFiltering filtering)
         // The bridge driver refuses IFLA_BR_VLAN_FILTERING without CONFIG_BRIDGE_VLAN_FILTERING, and
         // an unknown kind without CONFIG_BRIDGE; the kernel then creates nothing.
         if (error.error() == EOPNOTSUPP && filtering == VlanFiltering::On)
-            throw UserError(fmt::format(
-                "cannot create switch {} with VLAN filtering: this kernel's bridge has no VLAN filtering "
-                "(CONFIG_BRIDGE_VLAN_FILTERING is off)",
-                name));
+            throw UserError(
+                fmt::format("cannot create switch {} with VLAN filtering: this kernel's bridge has no VLAN filtering "
+                            "(CONFIG_BRIDGE_VLAN_FILTERING is off)",
+                    name));
         if (error.error() == EOPNOTSUPP)
-            throw UserError(fmt::format("cannot create switch {}: this kernel has no bridge support (CONFIG_BRIDGE)", name));
+            throw UserError(
+                fmt::format("cannot create switch {}: this kernel has no bridge support (CONFIG_BRIDGE)", name));
         throw;
     }
     // Mark it as minivmm's and bring it up; a half-made switch is removed again.
@@ -172,7 +180,8 @@ std::vector<SwitchInfo> SwitchManager::list()
         sort_ports(info);
         switches.push_back(std::move(info));
     }
-    std::sort(switches.begin(), switches.end(), [](const SwitchInfo& a, const SwitchInfo& b) { return a.name < b.name; });
+    std::sort(
+        switches.begin(), switches.end(), [](const SwitchInfo& a, const SwitchInfo& b) { return a.name < b.name; });
     return switches;
 }
 
@@ -196,9 +205,11 @@ SwitchInfo SwitchManager::show(std::string_view name)
     return info;
 }
 
-void SwitchManager::set_port_vlan(const LinkInfo& bridge, const LinkInfo& port, bool joined_now, VlanId vlan, VlanMode mode)
+void SwitchManager::set_port_vlan(
+    const LinkInfo& bridge, const LinkInfo& port, bool joined_now, VlanId vlan, VlanMode mode)
 {
-    const std::string action = fmt::format("setting VLAN {} on port {} of switch {}", vlan.value(), port.name, bridge.name);
+    const std::string action
+        = fmt::format("setting VLAN {} on port {} of switch {}", vlan.value(), port.name, bridge.name);
     std::vector<std::uint16_t> to_remove;
     if (joined_now) {
         // br_add_if() gives a new port the bridge's default PVID (IFLA_BR_VLAN_DEFAULT_PVID, 1
@@ -225,7 +236,8 @@ void SwitchManager::set_port_vlan(const LinkInfo& bridge, const LinkInfo& port, 
     send(LinkRequest::add_port_vlan(port.index, vlan, mode), action);
 }
 
-void SwitchManager::attach(std::string_view switch_name, std::string_view port_name, std::optional<VlanId> vlan, VlanMode mode)
+void SwitchManager::attach(
+    std::string_view switch_name, std::string_view port_name, std::optional<VlanId> vlan, VlanMode mode)
 {
     const LinkInfo bridge = require_switch(switch_name);
     const LinkInfo port = require_interface(port_name, "port name");
@@ -237,14 +249,15 @@ void SwitchManager::attach(std::string_view switch_name, std::string_view port_n
             switch_name, vlan->value(), port_name));
     if (port.master != 0 && port.master != bridge.index) {
         const auto links = dump_links();
-        const auto owner = std::find_if(
-            links.begin(), links.end(), [&](const LinkInfo& link) { return link.index == port.master; });
+        const auto owner
+            = std::find_if(links.begin(), links.end(), [&](const LinkInfo& link) { return link.index == port.master; });
         throw UserError(fmt::format("{} is already attached to {}: detach it first", port_name,
             owner != links.end() ? owner->name : "another bridge"));
     }
     const bool joined_now = port.master == 0;
     if (joined_now)
-        send(LinkRequest::set_master(port.index, bridge.index), fmt::format("attaching {} to switch {}", port_name, switch_name));
+        send(LinkRequest::set_master(port.index, bridge.index),
+            fmt::format("attaching {} to switch {}", port_name, switch_name));
     if (!vlan)
         return;
     try {

@@ -37,7 +37,7 @@ struct SwitchInfo {
     bool up = false;
     bool vlan_filtering = false;
     bool created_by_minivmm = false; // carries the kSwitchAlias alias
-    std::vector<SwitchPort> ports;   // by name
+    std::vector<SwitchPort> ports; // by name
 };
 
 class SwitchManager {

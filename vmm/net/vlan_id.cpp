@@ -17,7 +17,8 @@ VlanId VlanId::from_user(long value, std::string_view option)
 {
     if (auto id = from(value))
         return *id;
-    throw UserError(fmt::format("{} {}: a VLAN id is {}..{} (IEEE 802.1Q reserves 0 and 4095)", option, value, kMin, kMax));
+    throw UserError(
+        fmt::format("{} {}: a VLAN id is {}..{} (IEEE 802.1Q reserves 0 and 4095)", option, value, kMin, kMax));
 }
 
 } // namespace minivmm::net

@@ -24,7 +24,10 @@ public:
     auto operator<=>(const VlanId&) const = default;
 
 private:
-    explicit VlanId(std::uint16_t value) : m_value(value) {}
+    explicit VlanId(std::uint16_t value)
+        : m_value(value)
+    {
+    }
     std::uint16_t m_value;
 };
 
@@ -36,7 +39,7 @@ enum class VlanMode { Untagged, Tagged };
 // One VLAN of one bridge port, as the kernel reports it (IFLA_BRIDGE_VLAN_INFO).
 struct PortVlan {
     std::uint16_t vid = 0;
-    bool pvid = false;     // BRIDGE_VLAN_INFO_PVID: untagged ingress joins this VLAN
+    bool pvid = false; // BRIDGE_VLAN_INFO_PVID: untagged ingress joins this VLAN
     bool untagged = false; // BRIDGE_VLAN_INFO_UNTAGGED: egress leaves untagged
     bool operator==(const PortVlan&) const = default;
 };

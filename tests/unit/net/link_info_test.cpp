@@ -1,7 +1,5 @@
 // parse_link_info: RTM_NEWLINK replies of link dumps (rtnetlink(7)), from hand-written bytes as
 // the kernel sends them and from messages built with NetlinkMessage.
-#include <catch2/catch.hpp>
-
 #include <linux/if_bridge.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
@@ -9,6 +7,8 @@
 #include <sys/socket.h>
 
 #include <cstring>
+
+#include <catch2/catch.hpp>
 
 #include "vmm/net/link_info.hpp"
 #include "vmm/net/netlink_message.hpp"
@@ -19,6 +19,7 @@ namespace {
 // An AF_BRIDGE dump entry for port "p0" (index 4) of bridge index 2, as the kernel sends it on a
 // little-endian host: VLAN 10 PVID|UNTAGGED, VLAN 20 tagged. The IFLA_AF_SPEC nest carries
 // NLA_F_NESTED (0x8000), which the parser must mask off.
+// clang-format off
 alignas(4) const std::uint8_t kBridgePortDump[] = {
     0x44, 0x00, 0x00, 0x00, 0x10, 0x00, 0x02, 0x00, // nlmsghdr: len 68, RTM_NEWLINK, NLM_F_MULTI
     0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, //           seq 1, pid 0
@@ -30,9 +31,13 @@ alignas(4) const std::uint8_t kBridgePortDump[] = {
     0x08, 0x00, 0x02, 0x00, 0x06, 0x00, 0x0a, 0x00, //   IFLA_BRIDGE_VLAN_INFO PVID|UNTAGGED vid 10
     0x08, 0x00, 0x02, 0x00, 0x00, 0x00, 0x14, 0x00, //   IFLA_BRIDGE_VLAN_INFO vid 20
 };
+// clang-format on
 static_assert(sizeof kBridgePortDump == 68);
 
-const nlmsghdr& as_message(const std::uint8_t* bytes) { return *reinterpret_cast<const nlmsghdr*>(bytes); }
+const nlmsghdr& as_message(const std::uint8_t* bytes)
+{
+    return *reinterpret_cast<const nlmsghdr*>(bytes);
+}
 
 NetlinkMessage link_reply(int index, unsigned flags)
 {
@@ -52,8 +57,8 @@ TEST_CASE("bridge.rst: a port's IFLA_AF_SPEC lists its VLANs with their PVID and
     CHECK(link->master == 2);
     CHECK(link->is_up());
     REQUIRE(link->vlans.size() == 2);
-    CHECK(link->vlans[0] == PortVlan {.vid = 10, .pvid = true, .untagged = true});
-    CHECK(link->vlans[1] == PortVlan {.vid = 20, .pvid = false, .untagged = false});
+    CHECK(link->vlans[0] == PortVlan { .vid = 10, .pvid = true, .untagged = true });
+    CHECK(link->vlans[1] == PortVlan { .vid = 20, .pvid = false, .untagged = false });
 }
 
 TEST_CASE("rtnetlink(7): a bridge's IFLA_LINKINFO gives its kind, VLAN filtering and default PVID", "[net]")
@@ -105,9 +110,9 @@ TEST_CASE("bridge.rst: a compressed VLAN range (RANGE_BEGIN..RANGE_END) is expan
 {
     NetlinkMessage message = link_reply(6, 0);
     message.begin_nest(IFLA_AF_SPEC);
-    message.put_struct(IFLA_BRIDGE_VLAN_INFO, bridge_vlan_info {.flags = BRIDGE_VLAN_INFO_RANGE_BEGIN, .vid = 100});
-    message.put_struct(IFLA_BRIDGE_VLAN_INFO, bridge_vlan_info {.flags = BRIDGE_VLAN_INFO_RANGE_END, .vid = 103});
-    message.put_struct(IFLA_BRIDGE_VLAN_INFO, bridge_vlan_info {.flags = BRIDGE_VLAN_INFO_PVID, .vid = 7});
+    message.put_struct(IFLA_BRIDGE_VLAN_INFO, bridge_vlan_info { .flags = BRIDGE_VLAN_INFO_RANGE_BEGIN, .vid = 100 });
+    message.put_struct(IFLA_BRIDGE_VLAN_INFO, bridge_vlan_info { .flags = BRIDGE_VLAN_INFO_RANGE_END, .vid = 103 });
+    message.put_struct(IFLA_BRIDGE_VLAN_INFO, bridge_vlan_info { .flags = BRIDGE_VLAN_INFO_PVID, .vid = 7 });
     message.end_nest();
     const auto link = parse_link_info(message.header());
     REQUIRE(link);

@@ -1,7 +1,5 @@
 // LinkRequest: the rtnetlink requests minivmm sends, checked byte by byte without a socket
 // (rtnetlink(7); Documentation/networking/bridge.rst; <linux/if_bridge.h>).
-#include <catch2/catch.hpp>
-
 #include <linux/if_bridge.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
@@ -9,6 +7,8 @@
 #include <sys/socket.h>
 
 #include <cstring>
+
+#include <catch2/catch.hpp>
 
 #include "vmm/net/link_request.hpp"
 #include "vmm/net/netlink_attributes.hpp"

@@ -1,11 +1,11 @@
 // parse_netlink_ack / NetlinkError: the kernel's answer to a request, with the extended-ack
 // message (netlink(7) "NETLINK_EXT_ACK", <linux/netlink.h> struct nlmsgerr).
-#include <catch2/catch.hpp>
-
 #include <cerrno>
 #include <cstring>
 #include <string>
 #include <vector>
+
+#include <catch2/catch.hpp>
 
 #include "vmm/net/netlink_ack.hpp"
 #include "vmm/net/netlink_message.hpp"
@@ -29,15 +29,15 @@ std::vector<std::uint8_t> error_message(int status, bool capped, std::size_t ech
         const std::uint16_t length = static_cast<std::uint16_t>(NLA_HDRLEN + text.size() + 1);
         const std::size_t at = bytes.size();
         bytes.resize(at + NLA_ALIGN(length), 0);
-        const nlattr header {.nla_len = length, .nla_type = NLMSGERR_ATTR_MSG};
+        const nlattr header { .nla_len = length, .nla_type = NLMSGERR_ATTR_MSG };
         std::memcpy(bytes.data() + at, &header, sizeof header);
         std::memcpy(bytes.data() + at + NLA_HDRLEN, text.c_str(), text.size() + 1);
     }
-    const nlmsghdr header {.nlmsg_len = static_cast<std::uint32_t>(bytes.size()),
+    const nlmsghdr header { .nlmsg_len = static_cast<std::uint32_t>(bytes.size()),
         .nlmsg_type = NLMSG_ERROR,
         .nlmsg_flags = flags,
         .nlmsg_seq = 1,
-        .nlmsg_pid = 0};
+        .nlmsg_pid = 0 };
     std::memcpy(bytes.data(), &header, sizeof header);
     return bytes;
 }
@@ -93,9 +93,10 @@ TEST_CASE("netlink(7): an error message too short for its status is not an ack",
 
 TEST_CASE("a NetlinkError reads as one line: what was asked, the errno text and the kernel's reason", "[net]")
 {
-    const NetlinkError error("creating switch sw0", NetlinkAck {.error = EOPNOTSUPP, .message = "Unknown device type"});
+    const NetlinkError error(
+        "creating switch sw0", NetlinkAck { .error = EOPNOTSUPP, .message = "Unknown device type" });
     CHECK(error.error() == EOPNOTSUPP);
     CHECK(std::string(error.what()) == "creating switch sw0: Operation not supported (kernel: Unknown device type)");
-    const NetlinkError plain("deleting switch sw0", NetlinkAck {.error = ENODEV, .message = ""});
+    const NetlinkError plain("deleting switch sw0", NetlinkAck { .error = ENODEV, .message = "" });
     CHECK(std::string(plain.what()) == "deleting switch sw0: No such device");
 }

@@ -1,7 +1,7 @@
 // NetlinkAttributes: bounds-checked reads of netlink TLVs (RFC 3549 §2.3.2 "Attributes").
-#include <catch2/catch.hpp>
-
 #include <linux/rtnetlink.h>
+
+#include <catch2/catch.hpp>
 
 #include "vmm/net/netlink_attributes.hpp"
 #include "vmm/net/netlink_message.hpp"

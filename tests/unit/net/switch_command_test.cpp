@@ -12,7 +12,7 @@ namespace {
 // Parses `minivmm <args>` into a fresh SwitchCommand and returns its validated request.
 SwitchRequest parse(const std::string& args)
 {
-    CLI::App app {"test", "minivmm"};
+    CLI::App app { "test", "minivmm" };
     SwitchCommand command(app);
     app.parse(args, false);
     REQUIRE(command.parsed());
@@ -21,7 +21,7 @@ SwitchRequest parse(const std::string& args)
 
 bool is_usage_error(const std::string& args)
 {
-    CLI::App app {"test", "minivmm"};
+    CLI::App app { "test", "minivmm" };
     SwitchCommand command(app);
     app.require_subcommand(1);
     try {
@@ -69,12 +69,12 @@ TEST_CASE("IEEE 802.1Q: switch attach refuses VLAN 0 and 4095 with a UserError (
 
 TEST_CASE("malformed switch command lines are usage errors (exit 2)", "[net][cli]")
 {
-    CHECK(is_usage_error("switch"));                                        // no subcommand
-    CHECK(is_usage_error("switch create"));                                 // no name
-    CHECK(is_usage_error("switch attach sw0"));                             // no port
-    CHECK(is_usage_error("switch attach sw0 tap0 --vlan ten"));             // not a number
+    CHECK(is_usage_error("switch")); // no subcommand
+    CHECK(is_usage_error("switch create")); // no name
+    CHECK(is_usage_error("switch attach sw0")); // no port
+    CHECK(is_usage_error("switch attach sw0 tap0 --vlan ten")); // not a number
     CHECK(is_usage_error("switch attach sw0 tap0 --vlan 10 --tagged --untagged"));
-    CHECK(is_usage_error("switch attach sw0 tap0 --tagged"));               // a mode needs a VLAN
+    CHECK(is_usage_error("switch attach sw0 tap0 --tagged")); // a mode needs a VLAN
     CHECK(is_usage_error("switch frobnicate sw0"));
     CHECK_FALSE(is_usage_error("switch list"));
     CHECK_FALSE(is_usage_error("switch detach sw0 tap0"));
@@ -115,9 +115,13 @@ TEST_CASE("switch show prints each port's PVID, untagged and tagged VLANs", "[ne
     info.vlan_filtering = true;
     info.created_by_minivmm = true;
     info.ports = {
-        net::SwitchPort {.name = "tap0", .kind = "tun", .up = true, .vlans = {{.vid = 10, .pvid = true, .untagged = true}}},
-        net::SwitchPort {.name = "uplink", .kind = "veth", .up = false,
-            .vlans = {{.vid = 10, .pvid = false, .untagged = false}, {.vid = 20, .pvid = false, .untagged = false}}},
+        net::SwitchPort {
+            .name = "tap0", .kind = "tun", .up = true, .vlans = { { .vid = 10, .pvid = true, .untagged = true } } },
+        net::SwitchPort { .name = "uplink",
+            .kind = "veth",
+            .up = false,
+            .vlans
+            = { { .vid = 10, .pvid = false, .untagged = false }, { .vid = 20, .pvid = false, .untagged = false } } },
     };
     CHECK(format_switch_show(info)
         == "switch lab: up, VLAN filtering on, created by minivmm\n"

@@ -2,9 +2,8 @@
 // (tests/support/netns_child.hpp): the calls the VM layer makes for `--net switch=NAME,vlan=ID`
 // (connect_tap, interface_exists, set_up) and what show/list report back. Needs root; skipped with
 // a WARN otherwise. The VLAN case needs CONFIG_BRIDGE_VLAN_FILTERING (a WARN says when it is off).
-#include <catch2/catch.hpp>
-
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
@@ -12,7 +11,7 @@
 
 #include <cstring>
 
-#include <fmt/format.h>
+#include <catch2/catch.hpp>
 
 #include "tests/support/netns_child.hpp"
 #include "vmm/base/sys_error.hpp"
@@ -121,7 +120,7 @@ TEST_CASE("--net switch=NAME,vlan=ID: the tap becomes an access port of that VLA
             return "lab does not report VLAN filtering";
         if (info.ports.size() != 1)
             return "lab does not have exactly one port";
-        const std::vector<PortVlan> expected {{.vid = 30, .pvid = true, .untagged = true}};
+        const std::vector<PortVlan> expected { { .vid = 30, .pvid = true, .untagged = true } };
         if (info.ports[0].vlans != expected)
             return fmt::format("tap0 has {} VLANs, expected only 30 PVID untagged", info.ports[0].vlans.size());
         return "";

@@ -21,8 +21,8 @@ TEST_CASE("IEEE 802.1Q Table 9-2: VLAN ids 1..4094 are usable, 0 and 4095 are re
 
 TEST_CASE("a reserved VLAN id from the user is one UserError line naming the option", "[net]")
 {
-    CHECK_THROWS_WITH(VlanId::from_user(4095, "--vlan"),
-        "--vlan 4095: a VLAN id is 1..4094 (IEEE 802.1Q reserves 0 and 4095)");
+    CHECK_THROWS_WITH(
+        VlanId::from_user(4095, "--vlan"), "--vlan 4095: a VLAN id is 1..4094 (IEEE 802.1Q reserves 0 and 4095)");
     CHECK_THROWS_AS(VlanId::from_user(0, "--vlan"), UserError);
     CHECK(VlanId::from_user(42, "--vlan").value() == 42);
 }
