@@ -324,6 +324,14 @@ StopReason Vm::run()
             m_mmio_bus.unclaimed_accesses());
     }
     if (m_config.limits.report || m_config.trace == TraceMode::On) {
+        for (std::size_t i = 0; i < m_nets.size(); ++i) {
+            const virtio::NetCounters c = m_nets[i]->counters();
+            fmt::print(stderr,
+                "  net{}: rx {} frames {} bytes, tx {} frames {} bytes; dropped: tx malformed {}, tx backend {}, "
+                "rx too big {}, rx invalid {}, rx bad buffers {}, rx backend errors {}\n",
+                i, c.rx_packets, c.rx_bytes, c.tx_packets, c.tx_bytes, c.tx_dropped_malformed, c.tx_dropped_backend,
+                c.rx_dropped_too_big, c.rx_dropped_invalid, c.rx_bad_buffers, c.rx_backend_errors);
+        }
         const auto rows = limit_rows(true);
         fmt::print(stderr, "minivmm: resource limits (DESIGN.md formulas; used = average over the run)\n{}",
             limiter::format_limits_table(rows));
