@@ -6,19 +6,6 @@
 
 using namespace minivmm::testing;
 
-namespace {
-void check_one_error_line(const ProcessResult& result, int status, const std::string& needle)
-{
-    INFO("stdout: " << result.out << "\nstderr: " << result.err);
-    CHECK(result.exit_status == status);
-    const auto lines = lines_of(result.err);
-    REQUIRE(lines.size() == 1);
-    CHECK(lines[0].rfind("minivmm: error: ", 0) == 0);
-    CHECK(lines[0].find(needle) != std::string::npos);
-    CHECK(result.out.empty());
-}
-} // namespace
-
 TEST_CASE("a file that is not a kernel is refused, naming what was found", "[cli]")
 {
     if (!kvm_available())

@@ -242,16 +242,6 @@ double blkbench_io_seconds(const std::string& disk_spec, const std::string& keys
 
 // --- errors ----------------------------------------------------------------------------------
 
-void check_one_error_line(const ProcessResult& result, const std::string& needle)
-{
-    INFO("stdout: " << result.out << "\nstderr: " << result.err);
-    CHECK(result.exit_status == 120);
-    const auto lines = lines_of(result.err);
-    REQUIRE(lines.size() == 1);
-    CHECK(lines[0].rfind("minivmm: error: ", 0) == 0);
-    CHECK(lines[0].find(needle) != std::string::npos);
-    CHECK(result.out.empty());
-}
 
 std::string hex16(std::uint64_t value)
 {

@@ -121,16 +121,6 @@ void check_success(const ProcessResult& result)
     CHECK(result.err.empty());
 }
 
-void check_one_error_line(const ProcessResult& result, int status, const std::string& needle)
-{
-    INFO("stdout: " << result.out << "\nstderr: " << result.err);
-    CHECK(result.exit_status == status);
-    const auto lines = lines_of(result.err);
-    REQUIRE(lines.size() == 1);
-    CHECK(lines[0].rfind("minivmm: error: ", 0) == 0);
-    CHECK(lines[0].find(needle) != std::string::npos);
-    CHECK(result.out.empty());
-}
 
 bool contains(const std::string& text, const std::string& needle)
 {

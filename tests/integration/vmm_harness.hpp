@@ -80,6 +80,25 @@ inline bool has_line(const std::string& text, const std::string& wanted)
     return false;
 }
 
+// The contract for every refused input (README.md, "Exit codes"): exactly one stderr line,
+// "minivmm: error: ..." naming `needle`, nothing on stdout, and the documented status.
+inline void check_one_error_line(const ProcessResult& result, int status, const std::string& needle)
+{
+    INFO("stdout: " << result.out << "\nstderr: " << result.err);
+    CHECK(result.exit_status == status);
+    const auto lines = lines_of(result.err);
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0].rfind("minivmm: error: ", 0) == 0);
+    CHECK(lines[0].find(needle) != std::string::npos);
+    CHECK(result.out.empty());
+}
+
+// The same for the common case: a VMM error (bad input or host failure), status 120.
+inline void check_one_error_line(const ProcessResult& result, const std::string& needle)
+{
+    check_one_error_line(result, 120, needle);
+}
+
 // A scratch directory removed at the end of the test.
 class TempDir {
 public:
