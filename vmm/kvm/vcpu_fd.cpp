@@ -141,14 +141,31 @@ bool VcpuFd::get_fpu(kvm_fpu& fpu) const
     return ::ioctl(m_fd.get(), KVM_GET_FPU, &fpu) == 0;
 }
 
-bool VcpuFd::translate(std::uint64_t linear, std::uint64_t& physical) const
+bool VcpuFd::translate(std::uint64_t linear, std::uint64_t& physical, kvm_translation* details) const
 {
     kvm_translation translation{};
     translation.linear_address = linear;
     if (::ioctl(m_fd.get(), KVM_TRANSLATE, &translation) < 0 || !translation.valid)
         return false;
     physical = translation.physical_address;
+    if (details)
+        *details = translation;
     return true;
+}
+
+bool VcpuFd::get_xsave(kvm_xsave& xsave) const
+{
+    return ::ioctl(m_fd.get(), KVM_GET_XSAVE, &xsave) == 0;
+}
+
+bool VcpuFd::set_xsave(const kvm_xsave& xsave) const
+{
+    return ::ioctl(m_fd.get(), KVM_SET_XSAVE, const_cast<kvm_xsave*>(&xsave)) == 0;
+}
+
+bool VcpuFd::set_fpu(const kvm_fpu& fpu) const
+{
+    return ::ioctl(m_fd.get(), KVM_SET_FPU, const_cast<kvm_fpu*>(&fpu)) == 0;
 }
 
 } // namespace minivmm::kvm

@@ -41,8 +41,13 @@ public:
     void set_events(const kvm_vcpu_events& events) const;
     // KVM_GET_FPU: the x87/SSE state; false when the host refuses it.
     [[nodiscard]] bool get_fpu(kvm_fpu& fpu) const;
+    // KVM_SET_FPU; false when the host refuses it.
+    [[nodiscard]] bool set_fpu(const kvm_fpu& fpu) const;
+    // KVM_GET_XSAVE / KVM_SET_XSAVE (the 4 KiB legacy-compatible area); false when refused.
+    [[nodiscard]] bool get_xsave(kvm_xsave& xsave) const;
+    [[nodiscard]] bool set_xsave(const kvm_xsave& xsave) const;
     // KVM_TRANSLATE: guest-virtual to guest-physical with the vCPU's current paging; nullopt when unmapped.
-    [[nodiscard]] bool translate(std::uint64_t linear, std::uint64_t& physical) const;
+    [[nodiscard]] bool translate(std::uint64_t linear, std::uint64_t& physical, kvm_translation* details = nullptr) const;
 
 private:
     [[nodiscard]] kvm_run* run_area() const { return reinterpret_cast<kvm_run*>(m_run.data()); }

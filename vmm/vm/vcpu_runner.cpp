@@ -153,8 +153,16 @@ std::string_view VcpuRunner::handle_exit(const kvm::VmExit& exit)
                               // Some software KVMs cannot emulate a few instructions whose effect
                               // is well defined; finish those here (instruction_completion.hpp).
                               if (error.suberror == KVM_INTERNAL_ERROR_EMULATION) {
-                                  if (auto completed = complete_instruction(m_vcpu, m_context.memory); !completed.empty())
-                                      return completed == "int3" ? "int3-completed" : "fwait-completed";
+                                  const auto result = complete_instruction(m_vcpu, m_context.memory, error.data, m_completion_state);
+                                  if (result.kind == Completion::Completed) {
+                                      m_code_changed_retries = 0;
+                                      return result.instruction;
+                                  }
+                                  // Code patched under the failed emulation: run it again, a bounded
+                                  // number of times in a row (a real loop is a failure to report).
+                                  constexpr int kMaxCodeChangedRetries = 64;
+                                  if (result.kind == Completion::CodeChanged && ++m_code_changed_retries <= kMaxCodeChangedRetries)
+                                      return result.instruction;
                               }
                               std::string data;
                               for (auto word : error.data)

@@ -13,6 +13,7 @@
 #include "vmm/limiter/clock.hpp"
 #include "vmm/memory/guest_memory.hpp"
 #include "vmm/vm/exit_stats.hpp"
+#include "vmm/vm/instruction_completion.hpp"
 #include "vmm/vm/stop_reason.hpp"
 #include "vmm/vm/vm_config.hpp"
 
@@ -82,6 +83,8 @@ private:
     VcpuContext m_context;
     VcpuCpuLimit m_cpu_limit;
     VcpuCpuUsage m_cpu_usage;
+    CompletionState m_completion_state;
+    int m_code_changed_retries = 0; // consecutive emulation failures on code that changed
     ExitStats m_stats;
     mutable std::mutex m_thread_mutex;
     std::atomic<bool> m_thread_known {false};
