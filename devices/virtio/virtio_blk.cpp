@@ -68,9 +68,7 @@ void VirtioBlk::read_config(std::uint64_t offset, std::span<std::uint8_t> data) 
     config.max_write_zeroes_sectors = kMaxDiscardSectors;
     config.max_write_zeroes_seg = kMaxDiscardSegments;
     config.write_zeroes_may_unmap = 1;
-    const auto* bytes = reinterpret_cast<const std::uint8_t*>(&config);
-    for (std::size_t i = 0; i < data.size(); ++i)
-        data[i] = offset + i < sizeof config ? bytes[offset + i] : 0;
+    read_config_window(config, offset, data);
 }
 
 void VirtioBlk::write_config(std::uint64_t offset, std::span<const std::uint8_t>)

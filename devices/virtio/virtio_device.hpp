@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <type_traits>
 #include <span>
 #include <vector>
 
@@ -14,6 +15,17 @@
 #include "vmm/memory/guest_memory.hpp"
 
 namespace minivmm::virtio {
+
+// virtio-v1.2 §2.5 (Device Configuration Space): a read of `data.size()` bytes at `offset` of a
+// device's configuration structure `config`; bytes beyond the structure read as zero.
+template<typename Config>
+void read_config_window(const Config& config, std::uint64_t offset, std::span<std::uint8_t> data)
+{
+    static_assert(std::is_trivially_copyable_v<Config>);
+    const auto* bytes = reinterpret_cast<const std::uint8_t*>(&config);
+    for (std::size_t i = 0; i < data.size(); ++i)
+        data[i] = offset + i < sizeof config ? bytes[offset + i] : 0;
+}
 
 class VirtioDevice {
 public:

@@ -75,9 +75,7 @@ void VirtioNet::read_config(std::uint64_t offset, std::span<std::uint8_t> data) 
     config.status = VIRTIO_NET_S_LINK_UP;
     config.max_virtqueue_pairs = 1;
     config.mtu = m_mtu;
-    const auto* bytes = reinterpret_cast<const std::uint8_t*>(&config);
-    for (std::size_t i = 0; i < data.size(); ++i)
-        data[i] = offset + i < sizeof config ? bytes[offset + i] : 0;
+    read_config_window(config, offset, data);
 }
 
 void VirtioNet::write_config(std::uint64_t offset, std::span<const std::uint8_t>)
