@@ -9,21 +9,9 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache_root=${MINIVMM_CACHE:-$HOME/.cache/minivmm}
 
-log() { echo "build-initramfs: $*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-# Installs the Debian packages given that are missing (apt-get update once if one is not found).
-ensure_packages() {
-    local missing=() p
-    for p in "$@"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-    done
-    [[ ${#missing[@]} -eq 0 ]] && return 0
-    log "installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y --no-install-recommends "${missing[@]}" >&2 ||
-        { apt-get update >&2 && apt-get install -y --no-install-recommends "${missing[@]}" >&2; }
-}
+script_name=build-initramfs
+# shellcheck source=../lib/common.sh
+source "$here/../lib/common.sh"
 
 ensure_packages busybox-static gcc libc6-dev cpio
 

@@ -13,21 +13,9 @@ jobs=${MINIVMM_JOBS:-2}
 fragment=$here/minimal.config
 src_pkg=linux-source-6.1
 
-log() { echo "build-minimal-kernel: $*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-# Installs the Debian packages given that are missing (apt-get update once if one is not found).
-ensure_packages() {
-    local missing=() p
-    for p in "$@"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-    done
-    [[ ${#missing[@]} -eq 0 ]] && return 0
-    log "installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y --no-install-recommends "${missing[@]}" >&2 ||
-        { apt-get update >&2 && apt-get install -y --no-install-recommends "${missing[@]}" >&2; }
-}
+script_name=build-minimal-kernel
+# shellcheck source=../lib/common.sh
+source "$here/../lib/common.sh"
 
 ensure_packages "$src_pkg" gcc make libc6-dev flex bison bc libelf-dev lz4 xz-utils perl patch
 

@@ -11,21 +11,10 @@ set -euo pipefail
 cache_root=${MINIVMM_CACHE:-$HOME/.cache/minivmm}
 meta=linux-image-cloud-amd64
 
-log() { echo "debian-kernel: $*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-# Installs the Debian packages given that are missing (apt-get update once if one is not found).
-ensure_packages() {
-    local missing=() p
-    for p in "$@"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-    done
-    [[ ${#missing[@]} -eq 0 ]] && return 0
-    log "installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y --no-install-recommends "${missing[@]}" >&2 ||
-        { apt-get update >&2 && apt-get install -y --no-install-recommends "${missing[@]}" >&2; }
-}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+script_name=debian-kernel
+# shellcheck source=../lib/common.sh
+source "$here/../lib/common.sh"
 
 # Prints the candidate version of package $1 (empty when apt knows none).
 candidate() { apt-cache policy "$1" 2>/dev/null | awk '/Candidate:/ { print $2 }' | grep -v '(none)' || true; }
