@@ -75,8 +75,9 @@ vm::VmConfig to_vm_config(const RunOptions& options)
     config.cmdline = options.cmdline;
     if (!options.command.empty())
         config.cmdline += (config.cmdline.empty() ? "" : " ") + guest_command_parameter(options.command);
-    if (options.cpus < 1 || options.cpus > 255)
-        throw UserError(fmt::format("--cpus {}: must be between 1 and 255", options.cpus));
+    // xAPIC ids are 8 bits and the IOAPIC takes the id after the last vCPU's (MP spec, MADT).
+    if (options.cpus < 1 || options.cpus > layout::kMaxVcpusXapic)
+        throw UserError(fmt::format("--cpus {}: must be between 1 and {}", options.cpus, layout::kMaxVcpusXapic));
     config.cpus = options.cpus;
 
     config.memory_bytes = limiter::parse_size(options.memory);
