@@ -169,11 +169,11 @@ static void handle_frame(const uint8_t* frame, uint32_t length)
     }
 }
 
-/* Handles arriving frames until *flag is true or `units` wait units of empty polls went by. */
-static bool wait_for(volatile bool* flag, uint32_t units)
+/* Handles arriving frames until done() is true or `units` wait units of empty polls went by. */
+static bool wait_until(bool (*done)(void), uint32_t units)
 {
     uint32_t limit = units * VNET_POLLS_PER_UNIT;
-    for (uint32_t empty = 0; !*flag && empty < limit;) {
+    for (uint32_t empty = 0; !done() && empty < limit;) {
         const uint8_t* frame;
         uint32_t length;
         struct virtio_net_hdr_v1 hdr;
@@ -186,8 +186,13 @@ static bool wait_for(volatile bool* flag, uint32_t units)
         }
     }
     vnet_ack_interrupts(&net);
-    return *flag;
+    return done();
 }
+
+static bool arp_reply_arrived(void) { return arp_reply_seen; }
+static bool echo_reply_arrived(void) { return reply_state != REPLY_NONE; }
+static bool ping_answered(void) { return answered_pings > 0; }
+static bool never(void) { return false; }
 
 static bool arp_for_peer(void)
 {
@@ -195,7 +200,7 @@ static bool arp_for_peer(void)
         uint32_t n = build_arp(tx_frame, 1, net.mac, my_ip, NULL, peer_ip);
         if (!send_frame(tx_frame, n))
             return false;
-        wait_for(&arp_reply_seen, 1);
+        wait_until(arp_reply_arrived, 1);
     }
     if (!arp_reply_seen) {
         print("net: arp FAILED (no reply from ");
@@ -224,19 +229,7 @@ static bool ping_peer(void)
                                      ping_data, PING_DATA);
         if (!send_frame(tx_frame, n))
             return false;
-        uint32_t limit = 2 * VNET_POLLS_PER_UNIT;
-        for (uint32_t empty = 0; reply_state == REPLY_NONE && empty < limit;) {
-            const uint8_t* frame;
-            uint32_t length;
-            struct virtio_net_hdr_v1 hdr;
-            if (vnet_rx_next(&net, &frame, &length, &hdr, 1)) {
-                handle_frame(frame, length);
-            } else {
-                vnet_rx_flush(&net);
-                empty++;
-                cpu_relax();
-            }
-        }
+        wait_until(echo_reply_arrived, 2);
         if (reply_state == REPLY_OK) {
             say("ping reply ok");
             return true;
@@ -635,22 +628,7 @@ int main(const struct hvm_start_info* info)
 
     if (o.mode == MODE_PAIR && o.role_b) {
         /* The responder: everything happens in handle_frame. */
-        static volatile bool answered;
-        uint32_t limit = wait_units * VNET_POLLS_PER_UNIT;
-        for (uint32_t empty = 0; !answered && empty < limit;) {
-            const uint8_t* frame;
-            uint32_t length;
-            struct virtio_net_hdr_v1 hdr;
-            if (vnet_rx_next(&net, &frame, &length, &hdr, 1)) {
-                handle_frame(frame, length);
-                answered = answered_pings > 0;
-            } else {
-                vnet_rx_flush(&net);
-                empty++;
-                cpu_relax();
-            }
-        }
-        if (!answered) {
+        if (!wait_until(ping_answered, wait_units)) {
             say("responder timed out");
             return finish(2);
         }
@@ -678,8 +656,7 @@ int main(const struct hvm_start_info* info)
         return finish(1);
     if (o.mode == MODE_MALFORMED) {
         /* Late answers to a forwarded probe would show up now. */
-        static volatile bool never;
-        wait_for(&never, 1);
+        wait_until(never, 1);
     }
     return finish(0);
 }
