@@ -125,6 +125,21 @@ static uint32_t log2_exact(uint64_t value)
 }
 
 /* Is [start, end) inside one RAM entry of the PVH memory map? */
+
+/* The block of the next request: the next one in order (wrapping), or a uniform pick from a
+   cheap LCG (Numerical Recipes constants) scaled to `blocks` without a division. */
+static uint32_t next_request_block(bool random, uint32_t* lcg, uint32_t* next_block, uint32_t blocks)
+{
+    if (random) {
+        *lcg = *lcg * 1664525u + 1013904223u;
+        return (uint32_t)(((uint64_t)*lcg * blocks) >> 32);
+    }
+    const uint32_t block = *next_block;
+    if (++*next_block == blocks)
+        *next_block = 0;
+    return block;
+}
+
 static bool ram_covers(const struct hvm_start_info* info, uint64_t start, uint64_t end)
 {
     uint32_t count;
@@ -298,16 +313,7 @@ int main(const struct hvm_start_info* info)
     print("blkbench: start\n");
     /* Fill the pipeline, one notification. */
     for (uint32_t slot = 0; slot < slots && submitted < total; slot++, submitted++) {
-        uint32_t block;
-        if (random) {
-            lcg = lcg * 1664525u + 1013904223u;
-            block = (uint32_t)(((uint64_t)lcg * blocks) >> 32);
-        } else {
-            block = next_block;
-            if (++next_block == blocks)
-                next_block = 0;
-        }
-        headers[slot * 4 + 2] = block << sector_shift;
+        headers[slot * 4 + 2] = next_request_block(random, &lcg, &next_block, blocks) << sector_shift;
         status[slot] = 0xff;
         avail_ring[avail_idx & mask] = (uint16_t)(slot * DESCS_PER_SLOT);
         avail_idx++;
@@ -356,16 +362,7 @@ int main(const struct hvm_start_info* info)
             }
             completed++;
             if (submitted < total) {
-                uint32_t block;
-                if (random) {
-                    lcg = lcg * 1664525u + 1013904223u;
-                    block = (uint32_t)(((uint64_t)lcg * blocks) >> 32);
-                } else {
-                    block = next_block;
-                    if (++next_block == blocks)
-                        next_block = 0;
-                }
-                headers[slot * 4 + 2] = block << sector_shift;
+                headers[slot * 4 + 2] = next_request_block(random, &lcg, &next_block, blocks) << sector_shift;
                 status[slot] = 0xff;
                 avail_ring[avail_idx & mask] = (uint16_t)id;
                 avail_idx++;
