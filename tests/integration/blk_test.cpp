@@ -3,9 +3,7 @@
 // locked against a second VMM, and the `hostile` guest's broken virtqueues (§2.7, Split
 // Virtqueues) end in DEVICE_NEEDS_RESET and a working device after a reset (§2.1.2, §2.4).
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,8 +13,7 @@
 #include <iterator>
 
 #include "tests/integration/vmm_harness.hpp"
-
-extern char** environ;
+#include "tests/support/background_process.hpp"
 
 using namespace minivmm::testing;
 
@@ -118,88 +115,6 @@ std::uint64_t negotiated_features(const std::string& out)
     FAIL("no '" << prefix << "' line in: " << out);
     return 0;
 }
-
-// A minivmm left running in the background (its own process, stdin and stdout on pipes) until
-// the test stops it with Ctrl-A x on its console.
-class BackgroundVmm {
-public:
-    explicit BackgroundVmm(std::vector<std::string> args)
-    {
-        int in[2], out[2];
-        REQUIRE(::pipe2(in, O_CLOEXEC) == 0);
-        REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_adddup2(&actions, in[0], 0);
-        posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-        posix_spawn_file_actions_adddup2(&actions, out[1], 2);
-        std::vector<std::string> argv {minivmm_binary(), "run"};
-        argv.insert(argv.end(), args.begin(), args.end());
-        std::vector<char*> raw;
-        for (auto& arg : argv)
-            raw.push_back(arg.data());
-        raw.push_back(nullptr);
-        const int error = ::posix_spawn(&m_pid, raw[0], &actions, nullptr, raw.data(), environ);
-        posix_spawn_file_actions_destroy(&actions);
-        ::close(in[0]);
-        ::close(out[1]);
-        m_stdin = in[1];
-        m_stdout = out[0];
-        REQUIRE(error == 0);
-    }
-    BackgroundVmm(const BackgroundVmm&) = delete;
-    BackgroundVmm& operator=(const BackgroundVmm&) = delete;
-    ~BackgroundVmm()
-    {
-        if (m_pid > 0) {
-            ::kill(m_pid, SIGKILL);
-            ::waitpid(m_pid, nullptr, 0);
-        }
-        ::close(m_stdin);
-        ::close(m_stdout);
-    }
-
-    // Reads the console until `line` appears; false at EOF or after `timeout`.
-    bool wait_for_line(const std::string& line, std::chrono::milliseconds timeout)
-    {
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (!has_line(m_output, line)) {
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                deadline - std::chrono::steady_clock::now());
-            if (left.count() <= 0)
-                return false;
-            pollfd fd {m_stdout, POLLIN, 0};
-            if (::poll(&fd, 1, static_cast<int>(left.count())) <= 0)
-                continue;
-            char buffer[4096];
-            const ssize_t n = ::read(m_stdout, buffer, sizeof buffer);
-            if (n <= 0)
-                return false;
-            m_output.append(buffer, static_cast<std::size_t>(n));
-        }
-        return true;
-    }
-
-    // Ctrl-A x on the console (README: status 130); returns the exit status.
-    int quit()
-    {
-        (void)!::write(m_stdin, "\x01x", 2);
-        int status = 0;
-        while (::waitpid(m_pid, &status, 0) < 0 && errno == EINTR) {
-        }
-        m_pid = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    }
-
-    [[nodiscard]] const std::string& output() const { return m_output; }
-
-private:
-    pid_t m_pid = -1;
-    int m_stdin = -1;
-    int m_stdout = -1;
-    std::string m_output;
-};
-
 
 void check_no_sanitizer_report(const std::string& err)
 {
@@ -325,7 +240,7 @@ TEST_CASE("a writable disk image in use by a running minivmm is refused to a sec
     TempDir dir;
     const std::string image = dir.file("disk.img");
     make_image(image, 64 * kSector);
-    BackgroundVmm first({"--kernel", testguest("spin"), "--disk", "path=" + image});
+    BackgroundProcess first({minivmm_binary(), "run", "--kernel", testguest("spin"), "--disk", "path=" + image});
     REQUIRE(first.wait_for_line("spin: spinning forever", std::chrono::seconds(30)));
 
     const auto writer = run_vmm({"--kernel", testguest("blk"), "--disk", "path=" + image}, std::chrono::seconds(30));
@@ -335,8 +250,9 @@ TEST_CASE("a writable disk image in use by a running minivmm is refused to a sec
         std::chrono::seconds(30));
     check_one_error_line(reader, "in use");
 
-    INFO("first VMM's output: " << first.output());
-    CHECK(first.quit() == 130);
+    INFO("first VMM's output: " << first.out() << first.err());
+    REQUIRE(first.send_input("\x01x")); // Ctrl-A x on its console (README: status 130)
+    CHECK(first.wait(std::chrono::seconds(30)).exit_status == 130);
     // The lock ends with the first VMM: the image is usable again.
     auto after = run_vmm({"--kernel", testguest("blk"), "--cmdline", "blk.mode=keep", "--disk", "path=" + image});
     CHECK(after.exit_status == 0);

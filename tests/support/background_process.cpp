@@ -26,17 +26,22 @@ void close_fd(int& fd)
 
 BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv, bool new_session)
 {
-    int out[2], err[2];
-    if (::pipe2(out, O_CLOEXEC) < 0)
+    int in[2], out[2], err[2];
+    if (::pipe2(in, O_CLOEXEC) < 0)
         throw std::runtime_error("pipe2 failed");
+    if (::pipe2(out, O_CLOEXEC) < 0) {
+        ::close(in[0]);
+        ::close(in[1]);
+        throw std::runtime_error("pipe2 failed");
+    }
     if (::pipe2(err, O_CLOEXEC) < 0) {
-        ::close(out[0]);
-        ::close(out[1]);
+        for (int fd : {in[0], in[1], out[0], out[1]})
+            ::close(fd);
         throw std::runtime_error("pipe2 failed");
     }
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, in[0], 0);
     posix_spawn_file_actions_adddup2(&actions, out[1], 1);
     posix_spawn_file_actions_adddup2(&actions, err[1], 2);
     std::vector<char*> args;
@@ -51,12 +56,15 @@ BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv, bool 
     const int error = ::posix_spawn(&m_pid, args[0], &actions, &attributes, args.data(), environ);
     posix_spawnattr_destroy(&attributes);
     posix_spawn_file_actions_destroy(&actions);
+    ::close(in[0]);
     ::close(out[1]);
     ::close(err[1]);
+    m_in_fd = in[1];
     m_out_fd = out[0];
     m_err_fd = err[0];
     if (error != 0) {
         m_pid = -1;
+        close_fd(m_in_fd);
         close_fd(m_out_fd);
         close_fd(m_err_fd);
         throw std::runtime_error("cannot start " + argv.at(0));
@@ -70,8 +78,16 @@ BackgroundProcess::~BackgroundProcess()
         while (::waitpid(m_pid, nullptr, 0) < 0 && errno == EINTR) {
         }
     }
+    close_fd(m_in_fd);
     close_fd(m_out_fd);
     close_fd(m_err_fd);
+}
+
+bool BackgroundProcess::send_input(std::string_view bytes)
+{
+    // A child that already exited closed its end: no SIGPIPE for the test, just false.
+    ::signal(SIGPIPE, SIG_IGN);
+    return ::write(m_in_fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size());
 }
 
 bool BackgroundProcess::pump(std::chrono::milliseconds timeout)

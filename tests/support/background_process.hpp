@@ -9,6 +9,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tests/support/child_process.hpp"
@@ -25,8 +26,8 @@ public:
         Clock::time_point arrived;
     };
 
-    // Starts argv[0] (no shell, no PATH search) with stdin from /dev/null and stdout/stderr on
-    // pipes; with `new_session` in a session of its own (setsid: its own process group and, where
+    // Starts argv[0] (no shell, no PATH search) with stdin, stdout and stderr on pipes (stdin
+    // stays open until the child is reaped: send_input() types into it); with `new_session` in a session of its own (setsid: its own process group and, where
     // the kernel has them, its own scheduler autogroup). Throws std::runtime_error when it
     // cannot start.
     explicit BackgroundProcess(const std::vector<std::string>& argv, bool new_session = false);
@@ -36,6 +37,9 @@ public:
     BackgroundProcess& operator=(const BackgroundProcess&) = delete;
 
     [[nodiscard]] pid_t pid() const { return m_pid; }
+    // Writes `bytes` to the child's stdin (e.g. "\x01x", Ctrl-A x on minivmm's console); false
+    // when the child no longer reads it.
+    bool send_input(std::string_view bytes);
 
     // Reads stdout and stderr until a stdout line equal to `text` has arrived (it may have
     // arrived earlier); returns it, or nullopt at EOF on stdout or after `timeout`.
@@ -64,6 +68,7 @@ private:
     ProcessResult finish(std::chrono::milliseconds timeout);
 
     pid_t m_pid = -1;
+    int m_in_fd = -1;
     int m_out_fd = -1;
     int m_err_fd = -1;
     std::string m_out;
