@@ -5,14 +5,22 @@
    chain length and buffers in memory), §2.7.6 (The Virtqueue Available Ring: idx at most Queue
    Size ahead), §2.7 (Split Virtqueues: Queue Size a power of 2, not 0), §2.7.4.2 (Driver
    Requirements: Message Framing: device-writable after device-readable), §2.7.5.3.1 (Indirect
-   Descriptors: only when negotiated). */
+   Descriptors: only when negotiated). Case `flood` breaks no rule: a second vCPU keeps disk
+   n's queue full forever, making head 0 available again as fast as the device uses it, while
+   the first vCPU reads another disk -- the device must not let that one queue hold the VMM's
+   event loop (§2.7.13, "Supplying Buffers to The Device"). */
 #include "runtime.h"
 
+#include "ap_start.h"
+#include "lapic.h"
+#include "mptable.h"
 #include "virtio/virtio_mmio.h"
 #include "virtio/virtio_mmio_raw.h"
 
 /* virtio 1.2 §5.2.6 (Device Operation). */
 #define VIRTIO_BLK_T_IN 0
+#define VIRTIO_BLK_T_GET_ID 8
+#define VIRTIO_BLK_ID_BYTES 20
 #define VIRTIO_BLK_S_OK 0
 #define VIRTQ_DESC_F_INDIRECT 4   /* §2.7.5.3 (Indirect Descriptors) */
 #define SECTOR_SIZE 512
@@ -39,12 +47,13 @@ enum hostile_case {
     CASE_BAD_NEXT,
     CASE_INDIRECT_UNNEGOTIATED,
     CASE_RESET_IN_FLIGHT,
+    CASE_FLOOD,
     CASE_COUNT,
 };
 
 static const char* const case_names[CASE_COUNT] = {
     "desc-loop", "huge-buffer", "avail-ahead", "queue-size-0", "queue-size-3", "write-before-read",
-    "wrap-buffer", "bad-next", "indirect-unnegotiated", "reset-in-flight",
+    "wrap-buffer", "bad-next", "indirect-unnegotiated", "reset-in-flight", "flood",
 };
 
 static struct virtio_mmio_device disks[MAX_DISKS];
@@ -239,6 +248,92 @@ static bool break_device(enum hostile_case which, struct virtio_mmio_device* dev
     return true;
 }
 
+/* ---- flood: the queue that never runs empty ---- */
+
+/* The flood's own request (GET_ID: answered at once by the device, whatever its I/O engine),
+   apart from the buffers clean_read() uses on the other disk. */
+static struct virtio_blk_req_header flood_header;
+static uint8_t flood_id[VIRTIO_BLK_ID_BYTES];
+static uint8_t flood_status;
+static struct virtio_mmio_device* flood_device;
+static volatile uint32_t flood_cpu_running;
+
+/* vCPU 1: keeps every ring slot available -- avail idx = used idx + Queue Size, at most what
+   §2.7.6 allows -- and notifies each time it republishes, forever. */
+void ap_main(void)
+{
+    __atomic_store_n(&flood_cpu_running, 1, __ATOMIC_RELEASE);
+    for (;;) {
+        uint16_t used = *(volatile uint16_t*)&queue.used.idx;
+        uint16_t want = (uint16_t)(used + queue.size);
+        if (*(volatile uint16_t*)&queue.avail.idx != want) {
+            barrier();
+            *(volatile uint16_t*)&queue.avail.idx = want;
+            barrier();
+            virtio_mmio_write_reg(flood_device, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+        }
+    }
+}
+
+/* Starts the flood on `target` from vCPU 1, then reads disk `other` in a loop on vCPU 0 and
+   reports each read; never returns while the reads work (the VMM is ended from outside). */
+static bool flood(uint32_t target, uint32_t other)
+{
+    static struct virtqueue other_queue;
+    static struct mp_info mp;
+    flood_device = &disks[target];
+    if (!init_device(flood_device, &queue)) {
+        say("setup FAILED\n");
+        return false;
+    }
+    flood_header = (struct virtio_blk_req_header){VIRTIO_BLK_T_GET_ID, 0, 0};
+    set_desc(0, &flood_header, 0, sizeof flood_header, VIRTQ_DESC_F_NEXT, 1);
+    set_desc(1, flood_id, 0, sizeof flood_id, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 2);
+    set_desc(2, &flood_status, 0, 1, VIRTQ_DESC_F_WRITE, 0);
+    for (uint16_t i = 0; i < queue.size; i++)
+        queue.avail.ring[i] = 0;
+    if (!init_device(&disks[other], &other_queue)) {
+        say("other disk init FAILED\n");
+        return false;
+    }
+    if (mp_scan(&mp) != MP_OK || mp.cpu_count < 2) {
+        say("needs 2 cpus in the MP table\n");
+        return false;
+    }
+    uint8_t self = lapic_id();
+    ap_start_prepare();
+    for (uint32_t i = 0; i < mp.cpu_count && i < MP_MAX_CPUS; i++) {
+        if (mp.cpus[i].apic_id != self) {
+            ap_start(mp.cpus[i].apic_id);
+            break;
+        }
+    }
+    for (uint32_t i = 0; i < REACTION_POLL_LIMIT && !__atomic_load_n(&flood_cpu_running, __ATOMIC_ACQUIRE); i++)
+        cpu_relax();
+    if (!flood_cpu_running) {
+        say("second cpu did not start\n");
+        return false;
+    }
+    say("running on 2 cpus\n");
+    for (uint32_t reads = 1;; reads++) {
+        uint8_t result = clean_read(&disks[other], &other_queue);
+        if (result != VIRTIO_BLK_S_OK) {
+            say("other disk read FAILED (status ");
+            print_dec(result);
+            print(")\n");
+            return false;
+        }
+        /* Every read at first, then every 100th: the serial port is slow when emulated. */
+        if (reads <= 5 || reads % 100 == 0) {
+            say("disk ");
+            print_dec(other);
+            print(" read ");
+            print_dec(reads);
+            print(" ok\n");
+        }
+    }
+}
+
 /* Bonus check while the target is broken: every other disk still serves a read. */
 static bool check_other_disk(uint32_t index)
 {
@@ -346,6 +441,14 @@ int main(const struct hvm_start_info* info)
     print_hex32(disks[target].base);
     print("\n");
 
+    if (which == CASE_FLOOD) {
+        if (count < 2) {
+            print("hostile: flood needs a second virtio-blk disk\n");
+            return 1;
+        }
+        flood(target, target == 0 ? 1 : 0);
+        return 1;
+    }
     bool ok = break_device(which, &disks[target]);
     for (uint32_t i = 0; i < count; i++)
         if (i != target && !check_other_disk(i))

@@ -3,21 +3,13 @@
    "Typical BSP Initialization Sequence", and §10.6.1, "Interrupt Command Register (ICR)"). */
 #include "runtime.h"
 
+#include "ap_start.h"
 #include "lapic.h"
 #include "mptable.h"
 
-/* The trampoline page: 4 KiB-aligned, below 1 MiB and clear of the VMM's boot structures
-   (0x500, 0x6000-0x7fff, 0x9000-0xefff, 0x20000-0x2ffff, 0x9fc00+). */
-#define TRAMPOLINE_ADDRESS 0x10000u
-#define SIPI_VECTOR (TRAMPOLINE_ADDRESS >> 12)
-
-/* Bounded polls instead of the SDM's 10 ms / 200 µs delays: a virtual APIC delivers at once,
-   and every guest instruction is emulated on this project's machines (~1-2.5 µs each). */
-#define ICR_POLL_LIMIT 1000
+/* Bounded poll for the APs to report (every guest instruction is emulated on this project's
+   machines, ~1-2.5 µs each). */
 #define ONLINE_POLL_LIMIT 2000000
-
-extern const char ap_trampoline_start[];
-extern const char ap_trampoline_end[];
 
 static struct mp_info mp;
 static volatile uint32_t print_lock;
@@ -76,7 +68,6 @@ __attribute__((noreturn)) static void spin_forever(void)
 }
 
 /* Called by smp_trampoline.S on each AP, on its own stack. */
-void ap_main(void);
 void ap_main(void)
 {
     uint8_t id = lapic_id();
@@ -93,23 +84,6 @@ void ap_main(void)
     __atomic_fetch_add(&cpus_online, 1, __ATOMIC_RELEASE);
     if (spin_when_online)
         spin_forever();
-}
-
-static void send_ipi(uint8_t apic_id, uint32_t command)
-{
-    lapic_write(LAPIC_ICR_HIGH, (uint32_t)apic_id << 24);
-    lapic_write(LAPIC_ICR_LOW, command);
-    for (unsigned i = 0; i < ICR_POLL_LIMIT && (lapic_read(LAPIC_ICR_LOW) & ICR_DELIVERY_PENDING); i++)
-        cpu_relax();
-}
-
-/* SDM §8.4.4.1: INIT, then two STARTUP IPIs (the second covers a lost first one; a running AP
-   ignores it). */
-static void start_ap(uint8_t apic_id)
-{
-    send_ipi(apic_id, ICR_DELIVERY_INIT | ICR_LEVEL_ASSERT);
-    send_ipi(apic_id, ICR_DELIVERY_STARTUP | ICR_LEVEL_ASSERT | SIPI_VECTOR);
-    send_ipi(apic_id, ICR_DELIVERY_STARTUP | ICR_LEVEL_ASSERT | SIPI_VECTOR);
 }
 
 int main(const struct hvm_start_info* info)
@@ -140,21 +114,15 @@ int main(const struct hvm_start_info* info)
         return 1;
     }
 
-    /* The APIC must be software-enabled (SVR bit 8) before it accepts our ICR writes on some
-       implementations; spurious vector 0xff. */
-    lapic_write(LAPIC_SVR, lapic_read(LAPIC_SVR) | LAPIC_SVR_ENABLE | 0xff);
+    ap_start_prepare();
     bsp_apic_id = lapic_id();
     report_online(0, bsp_apic_id);
     cpus_online = 1;
-
-    memcpy((void*)TRAMPOLINE_ADDRESS, ap_trampoline_start,
-           (size_t)(ap_trampoline_end - ap_trampoline_start));
-    barrier();
     uint32_t expected = 1;
     for (uint32_t i = 0; i < mp.cpu_count; i++) {
         if (mp.cpus[i].apic_id == bsp_apic_id)
             continue;
-        start_ap(mp.cpus[i].apic_id);
+        ap_start(mp.cpus[i].apic_id);
         expected++;
     }
 
