@@ -16,6 +16,11 @@ public:
     // The driver broke a rule the device cannot recover from: set DEVICE_NEEDS_RESET, send a
     // configuration change notification, log `what` with a rate limit.
     virtual void report_guest_error(std::string_view what) = 0;
+    // The device stopped working on `queue` with chains possibly left (its per-pass budget, see
+    // queue_runner.hpp): call process_queue(queue) again soon from the event loop, after the
+    // loop's other ready fds, whether or not the driver notifies again. Asking twice before the
+    // re-run may run the queue once or twice; a re-run after a reset finds nothing to do.
+    virtual void schedule_queue_rerun(std::uint16_t queue) = 0;
 };
 
 } // namespace minivmm::virtio

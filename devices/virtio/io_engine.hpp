@@ -1,6 +1,7 @@
-// IoEngine: how a virtio-blk device runs its data transfers and flushes on the host: `sync`
-// (blocking preadv/pwritev/fdatasync on the event-loop thread) or `uring` (io_uring, completions
-// signalled through an eventfd the event loop watches). virtio-v1.2 §5.2.6 "Device Operation".
+// IoEngine: how a virtio-blk device runs its data transfers, flushes, discards and write-zeroes
+// on the host: `sync` (blocking preadv/pwritev/fdatasync/fallocate on the event-loop thread) or
+// `uring` (io_uring, completions signalled through an eventfd the event loop watches).
+// virtio-v1.2 §5.2.6 "Device Operation".
 #pragma once
 
 #include <sys/uio.h>
@@ -8,10 +9,20 @@
 #include <cstdint>
 #include <vector>
 
+#include "devices/virtio/disk_image.hpp"
+
 namespace minivmm::virtio {
 
+// One byte range of a discard or write-zeroes request (virtio-v1.2 §5.2.6, struct
+// virtio_blk_discard_write_zeroes), already checked to lie on the disk.
+struct BlkRange {
+    std::uint64_t offset;
+    std::uint64_t length;
+    ZeroingMode mode; // write-zeroes only: whether the range may be deallocated
+};
+
 struct BlkIo {
-    enum class Op { Read, Write, Flush };
+    enum class Op { Read, Write, Flush, Discard, WriteZeroes };
     Op op;
     std::uint16_t head;            // chain to return when done
     std::uint64_t offset;          // bytes into the disk
@@ -20,6 +31,9 @@ struct BlkIo {
     std::vector<iovec> iov;
     std::uint64_t status_address;  // guest address of the status byte
     std::uint32_t used_length;     // bytes written into the chain when the request succeeds
+    // Discard / WriteZeroes: the ranges, done in order; the request fails at the first failure.
+    // Write-zeroes falls back from fallocate modes to writing zeroes, as DiskImage::write_zeroes.
+    std::vector<BlkRange> ranges = {};
 };
 
 struct BlkCompletion {

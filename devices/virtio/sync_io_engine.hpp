@@ -1,4 +1,4 @@
-// SyncIoEngine: blocking preadv/pwritev/fdatasync for virtio-blk, run on the calling
+// SyncIoEngine: blocking preadv/pwritev/fdatasync/fallocate for virtio-blk, run on the calling
 // (event-loop) thread; a completed flush means fdatasync returned (virtio-v1.2 §5.2.6).
 #pragma once
 
@@ -18,6 +18,8 @@ public:
     void drain() override { m_done.clear(); }
 
 private:
+    int zero_ranges(const BlkIo& io) const; // Discard / WriteZeroes
+
     const DiskImage& m_image;
     std::vector<BlkCompletion> m_done;
 };

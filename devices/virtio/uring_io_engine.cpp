@@ -6,7 +6,8 @@
 
 namespace minivmm::virtio {
 
-UringIoEngine::UringIoEngine(const DiskImage& image, unsigned depth) : m_image(image), m_slots(depth)
+UringIoEngine::UringIoEngine(const DiskImage& image, unsigned depth)
+    : m_image(image), m_slots(depth), m_zeroing(depth)
 {
     if (int result = io_uring_queue_init(depth, &m_ring, 0); result < 0)
         throw SysError("io_uring_queue_init for disk", -result);
@@ -44,6 +45,11 @@ void UringIoEngine::submit(BlkIo io)
         io_uring_prep_writev(sqe, m_image.fd(), stored.iov.data(), static_cast<unsigned>(stored.iov.size()), stored.offset);
         break;
     case BlkIo::Op::Flush: io_uring_prep_fsync(sqe, m_image.fd(), IORING_FSYNC_DATASYNC); break;
+    case BlkIo::Op::Discard:
+    case BlkIo::Op::WriteZeroes:
+        start_zeroing(slot);
+        prep_zeroing_step(sqe, slot);
+        break;
     }
     io_uring_sqe_set_data64(sqe, slot);
     ++m_in_flight;
@@ -57,12 +63,18 @@ void UringIoEngine::commit()
 void UringIoEngine::collect(std::vector<BlkCompletion>& done, io_uring_cqe* cqe)
 {
     const std::size_t slot = io_uring_cqe_get_data64(cqe);
+    int zeroing_result = 0;
+    if ((m_slots[slot]->op == BlkIo::Op::Discard || m_slots[slot]->op == BlkIo::Op::WriteZeroes)
+        && advance_zeroing(slot, cqe->res, zeroing_result))
+        return; // its next step is in flight
     BlkIo io = std::move(*m_slots[slot]);
     m_slots[slot].reset();
     m_free.push_back(slot);
     --m_in_flight;
     int result = cqe->res < 0 ? cqe->res : 0;
-    if (cqe->res >= 0 && io.op != BlkIo::Op::Flush) {
+    if (io.op == BlkIo::Op::Discard || io.op == BlkIo::Op::WriteZeroes)
+        result = zeroing_result;
+    else if (cqe->res >= 0 && io.op != BlkIo::Op::Flush) {
         std::uint64_t expected = 0;
         for (const auto& part : io.iov)
             expected += part.iov_len;
@@ -101,6 +113,7 @@ std::vector<BlkCompletion> UringIoEngine::reap()
 
 void UringIoEngine::drain()
 {
+    m_draining = true;
     io_uring_submit(&m_ring);
     std::vector<BlkCompletion> dropped;
     while (m_in_flight > 0) {
@@ -114,6 +127,7 @@ void UringIoEngine::drain()
         io_uring_cqe_seen(&m_ring, cqe);
     }
     (void)m_event.consume();
+    m_draining = false;
 }
 
 } // namespace minivmm::virtio

@@ -1,6 +1,8 @@
 // UringIoEngine: virtio-blk transfers through io_uring: one io_uring_submit per notification
 // batch, completions announced on an eventfd registered with the ring (the event loop watches
-// it); in-flight requests keep their chain until their completion is reaped.
+// it); in-flight requests keep their chain until their completion is reaped. Discard and
+// write-zeroes run as IORING_OP_FALLOCATE (and IORING_OP_WRITE of zeroes where fallocate cannot),
+// one step in flight per request, the next submitted from the previous one's completion.
 #pragma once
 
 #include <liburing.h>
@@ -32,13 +34,30 @@ public:
     void drain() override;
 
 private:
+    // Where a Discard / WriteZeroes request stands (uring_io_engine_zeroing.cpp).
+    struct ZeroingProgress {
+        enum class Step { PunchHole, ZeroRange, PunchHoleFallback, WriteZeroes };
+        std::size_t range = 0;      // index into BlkIo::ranges
+        Step step = Step::PunchHole;
+        std::uint64_t written = 0;  // WriteZeroes: bytes of the range done
+    };
+
     void collect(std::vector<BlkCompletion>& done, io_uring_cqe* cqe);
+    static ZeroingProgress::Step first_step(const BlkIo& io, const BlkRange& range);
+    io_uring_sqe* next_sqe();
+    void start_zeroing(std::size_t slot);
+    void prep_zeroing_step(io_uring_sqe* sqe, std::size_t slot);
+    // Takes the completion of a zeroing step; true when a next step was submitted, false when
+    // the request is finished with `result` (0 or -errno).
+    bool advance_zeroing(std::size_t slot, int res, int& result);
 
     const DiskImage& m_image;
     io_uring m_ring{};
     EventFd m_event;
     std::vector<std::optional<BlkIo>> m_slots; // user_data = slot index
     std::vector<std::size_t> m_free;
+    std::vector<ZeroingProgress> m_zeroing; // per slot, for Discard / WriteZeroes
+    bool m_draining = false;                // drain(): zeroing requests stop at their current step
     std::size_t m_in_flight = 0;
 };
 

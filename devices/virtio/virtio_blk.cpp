@@ -84,7 +84,7 @@ void VirtioBlk::activate(Activation activation)
     m_notifier = &activation.notifier;
     m_negotiated = activation.features;
     m_queue = std::move(activation.queues.at(0));
-    m_broken = false;
+    m_runner.reset();
 }
 
 void VirtioBlk::reset()
@@ -92,11 +92,10 @@ void VirtioBlk::reset()
     // virtio-v1.2 §2.4 (Device Reset): no host I/O may touch guest memory afterwards.
     m_engine->drain();
     m_queue.reset();
-    m_throttled.reset();
+    m_runner.reset();
     m_memory = nullptr;
     m_notifier = nullptr;
     m_negotiated = 0;
-    m_broken = false;
 }
 
 void VirtioBlk::process_queue(std::uint16_t queue)
@@ -125,30 +124,11 @@ void VirtioBlk::handle_event(int)
 
 void VirtioBlk::run_queue()
 {
-    if (m_broken)
-        return;
-    while (m_engine->in_flight() < m_engine->capacity()) {
-        DescriptorChain chain;
-        if (m_throttled) {
-            chain = std::move(*m_throttled);
-            m_throttled.reset();
-        } else {
-            auto popped = m_queue->pop();
-            if (!popped) {
-                m_broken = true;
-                m_notifier->report_guest_error(describe(popped.error()));
-                break;
-            }
-            if (!*popped)
-                break;
-            chain = std::move(**popped);
-        }
-        if (m_gate && !m_gate->admit(0, chain.readable_bytes + chain.writable_bytes)) {
-            m_throttled = std::move(chain);
-            break;
-        }
-        handle_chain(chain);
-    }
+    // At most QueueRunner::kChainsPerPass requests per pass (a driver can keep the ring from
+    // ever running empty); while io_uring has no free slot the next completion runs the queue.
+    (void)m_runner.run(
+        *m_queue, *m_notifier, [this] { return m_engine->in_flight() < m_engine->capacity(); },
+        [this](const DescriptorChain& chain) { return handle_chain(chain); });
     m_engine->commit();
     complete_io(m_engine->reap());
     notify_if_needed();
@@ -166,17 +146,29 @@ std::vector<iovec> VirtioBlk::host_iovecs(const std::vector<GuestRange>& ranges)
     return iov;
 }
 
-void VirtioBlk::handle_chain(const DescriptorChain& chain)
+QueueRunner::Handled VirtioBlk::handle_chain(const DescriptorChain& chain)
 {
+    using Handled = QueueRunner::Handled;
     const BlkRequest request = parse_blk_request(*m_memory, chain);
+    const bool zeroing = request.parse == BlkRequest::Parse::Ok
+        && (request.type == VIRTIO_BLK_T_DISCARD || request.type == VIRTIO_BLK_T_WRITE_ZEROES);
+    // The segments are copied out of guest memory once; the limiter's charge and the work both
+    // come from that copy.
+    const ZeroingPlan plan = zeroing ? plan_zeroing(request.type, request.readable, request.readable_bytes) : ZeroingPlan{};
+    // The limiter is charged the bytes a request moves on the disk: its buffers, or for discard
+    // and write-zeroes the sectors it covers (up to 16 x 2 GiB, from a 16-byte segment each).
+    const std::uint64_t bytes = zeroing && plan.status == VIRTIO_BLK_S_OK ? plan.bytes
+                                                                          : chain.readable_bytes + chain.writable_bytes;
+    if (m_gate && !m_gate->admit(0, bytes))
+        return Handled::Refused;
     if (request.parse == BlkRequest::Parse::NoStatusByte) {
         m_log.log("request without a device-writable status byte; returned unanswered");
         m_queue->add_used(chain.head, 0);
-        return;
+        return Handled::Done;
     }
     if (request.parse == BlkRequest::Parse::HeaderTooShort) {
         complete(chain.head, request.status_address, VIRTIO_BLK_S_IOERR, 1);
-        return;
+        return Handled::Done;
     }
     const std::uint64_t capacity = m_image.size_bytes() / kSectorSize;
     const bool read_only = m_image.access() == DiskAccess::ReadOnly;
@@ -191,23 +183,23 @@ void VirtioBlk::handle_chain(const DescriptorChain& chain)
         // if offered, and MUST NOT write any data."
         if (!is_read && read_only) {
             complete(chain.head, request.status_address, VIRTIO_BLK_S_IOERR, 1);
-            return;
+            return Handled::Done;
         }
         // virtio-v1.2 §5.2.6.1: data length is a multiple of 512 bytes; and the request must lie
         // within the disk's capacity (§5.2.6.2: IOERR otherwise).
         if (bytes % kSectorSize != 0 || !sectors_in_range(request.sector, bytes / kSectorSize, capacity)) {
             complete(chain.head, request.status_address, VIRTIO_BLK_S_IOERR, 1);
-            return;
+            return Handled::Done;
         }
         BlkIo io{is_read ? BlkIo::Op::Read : BlkIo::Op::Write, chain.head, request.sector * kSectorSize,
             host_iovecs(data), request.status_address, static_cast<std::uint32_t>((is_read ? bytes : 0) + 1)};
         m_engine->submit(std::move(io));
-        return;
+        return Handled::Done;
     }
     case VIRTIO_BLK_T_FLUSH:
         // virtio-v1.2 §5.2.6.2: a completed flush means previously completed writes are durable.
         m_engine->submit({BlkIo::Op::Flush, chain.head, 0, {}, request.status_address, 1});
-        return;
+        return Handled::Done;
     case VIRTIO_BLK_T_GET_ID: {
         // virtio-v1.2 §5.2.6 (Device Operation): the ID is up to VIRTIO_BLK_ID_BYTES bytes,
         // NUL-padded when shorter.
@@ -222,51 +214,58 @@ void VirtioBlk::handle_chain(const DescriptorChain& chain)
             written += part;
         }
         complete(chain.head, request.status_address, VIRTIO_BLK_S_OK, static_cast<std::uint32_t>(written + 1));
-        return;
+        return Handled::Done;
     }
     case VIRTIO_BLK_T_DISCARD:
     case VIRTIO_BLK_T_WRITE_ZEROES:
-        handle_discard_or_zeroes(chain.head, request.status_address, request.type, request.readable,
-            request.readable_bytes);
-        return;
+        if (plan.status != VIRTIO_BLK_S_OK) {
+            complete(chain.head, request.status_address, plan.status, 1);
+            return Handled::Done;
+        }
+        // fallocate (or writing zeroes where it cannot) runs in the engine like any transfer:
+        // on io_uring it does not hold the event loop for the up to 32 GiB one request covers.
+        m_engine->submit({request.type == VIRTIO_BLK_T_DISCARD ? BlkIo::Op::Discard : BlkIo::Op::WriteZeroes,
+            chain.head, 0, {}, request.status_address, 1, plan.ranges});
+        return Handled::Done;
     default:
         // virtio-v1.2 §5.2.6.2: unknown request types are answered VIRTIO_BLK_S_UNSUPP.
         complete(chain.head, request.status_address, VIRTIO_BLK_S_UNSUPP, 1);
-        return;
+        return Handled::Done;
     }
 }
 
-void VirtioBlk::handle_discard_or_zeroes(std::uint16_t head, std::uint64_t status_address, std::uint32_t type,
-    const std::vector<GuestRange>& payload, std::uint64_t payload_bytes)
+VirtioBlk::ZeroingPlan VirtioBlk::plan_zeroing(std::uint32_t type, const std::vector<GuestRange>& payload,
+    std::uint64_t payload_bytes) const
 {
     const bool discard = type == VIRTIO_BLK_T_DISCARD;
+    ZeroingPlan plan;
     // virtio-v1.2 §5.2.6.2: a request type whose feature was not negotiated is unsupported.
     if (!negotiated(discard ? VIRTIO_BLK_F_DISCARD : VIRTIO_BLK_F_WRITE_ZEROES)) {
-        complete(head, status_address, VIRTIO_BLK_S_UNSUPP, 1);
-        return;
+        plan.status = VIRTIO_BLK_S_UNSUPP;
+        return plan;
     }
     if (m_image.access() == DiskAccess::ReadOnly) {
-        complete(head, status_address, VIRTIO_BLK_S_IOERR, 1);
-        return;
+        plan.status = VIRTIO_BLK_S_IOERR;
+        return plan;
     }
     // virtio-v1.2 §5.2.6: the payload is an array of struct virtio_blk_discard_write_zeroes;
     // §5.2.6.2: more segments than max_discard_seg / max_write_zeroes_seg is unsupported.
     const std::uint64_t segments = payload_bytes / kSegmentSize;
     if (payload_bytes % kSegmentSize != 0 || segments == 0) {
-        complete(head, status_address, VIRTIO_BLK_S_IOERR, 1);
-        return;
+        plan.status = VIRTIO_BLK_S_IOERR;
+        return plan;
     }
     if (segments > kMaxDiscardSegments) {
-        complete(head, status_address, VIRTIO_BLK_S_UNSUPP, 1);
-        return;
+        plan.status = VIRTIO_BLK_S_UNSUPP;
+        return plan;
     }
     std::vector<virtio_blk_discard_write_zeroes> ranges(segments);
     std::uint64_t copied = 0;
     auto* out = reinterpret_cast<std::uint8_t*>(ranges.data());
     for (const auto& range : payload) {
         if (!m_memory->read(range.address, {out + copied, range.length})) {
-            complete(head, status_address, VIRTIO_BLK_S_IOERR, 1);
-            return;
+            plan.status = VIRTIO_BLK_S_IOERR;
+            return plan;
         }
         copied += range.length;
     }
@@ -277,31 +276,23 @@ void VirtioBlk::handle_discard_or_zeroes(std::uint16_t head, std::uint64_t statu
         // or any other flag bit, the device answers VIRTIO_BLK_S_UNSUPP.
         const std::uint32_t allowed = discard ? 0 : VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP;
         if (flags & ~allowed) {
-            complete(head, status_address, VIRTIO_BLK_S_UNSUPP, 1);
-            return;
+            plan.status = VIRTIO_BLK_S_UNSUPP;
+            return plan;
         }
         // §5.2.6.2: num_sectors over the maximum, or a range past the end, is an I/O error.
         if (segment.num_sectors > kMaxDiscardSectors
             || !sectors_in_range(segment.sector, segment.num_sectors, capacity)) {
-            complete(head, status_address, VIRTIO_BLK_S_IOERR, 1);
-            return;
+            plan.status = VIRTIO_BLK_S_IOERR;
+            return plan;
         }
     }
     for (const auto& segment : ranges) {
-        const std::uint64_t offset = segment.sector * kSectorSize;
         const std::uint64_t length = std::uint64_t(segment.num_sectors) * kSectorSize;
-        const int result = discard ? m_image.discard(offset, length)
-                                   : m_image.write_zeroes(offset, length,
-                                         (segment.flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP) ? ZeroingMode::MayUnmap
-                                                                                               : ZeroingMode::KeepAllocated);
-        if (result != 0) {
-            // A block device without hole punching cannot discard: that is "unsupported".
-            const bool unsupported = discard && (result == -EOPNOTSUPP || result == -ENOTSUP || result == -ENODEV);
-            complete(head, status_address, unsupported ? VIRTIO_BLK_S_UNSUPP : VIRTIO_BLK_S_IOERR, 1);
-            return;
-        }
+        plan.ranges.push_back({segment.sector * kSectorSize, length,
+            (segment.flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP) ? ZeroingMode::MayUnmap : ZeroingMode::KeepAllocated});
+        plan.bytes += length;
     }
-    complete(head, status_address, VIRTIO_BLK_S_OK, 1);
+    return plan;
 }
 
 void VirtioBlk::complete(std::uint16_t head, std::uint64_t status_address, std::uint8_t status,
@@ -315,11 +306,15 @@ void VirtioBlk::complete(std::uint16_t head, std::uint64_t status_address, std::
 void VirtioBlk::complete_io(const std::vector<BlkCompletion>& done)
 {
     for (const auto& completion : done) {
-        if (completion.result != 0)
-            m_log.log(fmt::format("I/O error: {}", std::strerror(-completion.result)));
-        complete(completion.io.head, completion.io.status_address,
-            completion.result == 0 ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR,
-            completion.result == 0 ? completion.io.used_length : 1);
+        const int result = completion.result;
+        // A disk without hole punching cannot discard: that is "unsupported" (virtio-v1.2
+        // §5.2.6.2), not an I/O error.
+        const bool unsupported = completion.io.op == BlkIo::Op::Discard
+            && (result == -EOPNOTSUPP || result == -ENOTSUP || result == -ENODEV);
+        if (result != 0 && !unsupported)
+            m_log.log(fmt::format("I/O error: {}", std::strerror(-result)));
+        const std::uint8_t status = result == 0 ? VIRTIO_BLK_S_OK : unsupported ? VIRTIO_BLK_S_UNSUPP : VIRTIO_BLK_S_IOERR;
+        complete(completion.io.head, completion.io.status_address, status, result == 0 ? completion.io.used_length : 1);
     }
 }
 

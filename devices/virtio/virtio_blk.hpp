@@ -13,6 +13,7 @@
 #include "devices/virtio/disk_image.hpp"
 #include "devices/virtio/disk_spec.hpp"
 #include "devices/virtio/io_engine.hpp"
+#include "devices/virtio/queue_runner.hpp"
 #include "devices/virtio/rate_limited_log.hpp"
 #include "devices/virtio/request_gate.hpp"
 #include "devices/virtio/virtio_device.hpp"
@@ -50,10 +51,18 @@ public:
     [[nodiscard]] const DiskImage& image() const { return m_image; }
 
 private:
+    // A discard or write-zeroes request checked against the spec: either the status to answer
+    // at once, or the byte ranges to hand to the engine.
+    struct ZeroingPlan {
+        std::uint8_t status = VIRTIO_BLK_S_OK; // anything else: answer this, touch nothing
+        std::vector<BlkRange> ranges;          // when OK: bytes of the disk, in request order
+        std::uint64_t bytes = 0;               // their total: what the I/O limiter is charged
+    };
+
     void run_queue();
-    void handle_chain(const DescriptorChain& chain);
-    void handle_discard_or_zeroes(std::uint16_t head, std::uint64_t status_address, std::uint32_t type,
-        const std::vector<GuestRange>& payload, std::uint64_t payload_bytes);
+    QueueRunner::Handled handle_chain(const DescriptorChain& chain);
+    ZeroingPlan plan_zeroing(std::uint32_t type, const std::vector<GuestRange>& payload,
+        std::uint64_t payload_bytes) const;
     void complete(std::uint16_t head, std::uint64_t status_address, std::uint8_t status, std::uint32_t used_length);
     void complete_io(const std::vector<BlkCompletion>& done);
     void notify_if_needed();
@@ -72,8 +81,7 @@ private:
     DeviceNotifier* m_notifier = nullptr;
     std::uint64_t m_negotiated = 0;
     std::optional<VirtQueue> m_queue;
-    std::optional<DescriptorChain> m_throttled; // refused by the gate, first in line next time
-    bool m_broken = false;                      // a ring error: wait for the driver's reset
+    QueueRunner m_runner{0, "requestq"}; // budget, the chain the gate refused, a broken ring
 };
 
 } // namespace minivmm::virtio

@@ -371,6 +371,12 @@ void VirtioMmioTransport::signal_used_queue(std::uint16_t /*queue*/)
     raise(VIRTIO_MMIO_INT_VRING);
 }
 
+void VirtioMmioTransport::schedule_queue_rerun(std::uint16_t queue)
+{
+    if (m_queue_rerun)
+        m_queue_rerun(queue);
+}
+
 void VirtioMmioTransport::report_guest_error(std::string_view what)
 {
     m_log.log(fmt::format("{}; device needs reset", what));

@@ -8,6 +8,7 @@
 #include <linux/virtio_mmio.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -48,6 +49,12 @@ public:
 
     // A QueueNotify for `queue` arrived through the ioeventfd (call on the event-loop thread).
     void notify(std::uint16_t queue);
+    // How the VMM runs a queue again later when the device asks (its per-pass budget ran out,
+    // queue_runner.hpp): `rerun(queue)` must make the event loop call notify(queue) after the
+    // loop's other ready fds -- VirtioMmioSlot signals the queue's ioeventfd. Called with the
+    // transport lock held: it must not call back into the transport. Set before the guest runs;
+    // without one (unit tests) the rest waits for the driver's next notification.
+    void set_queue_rerun(std::function<void(std::uint16_t queue)> rerun) { m_queue_rerun = std::move(rerun); }
     // The device's host fd `fd` (from device_event_fds()) is readable.
     void handle_device_event(int fd);
     [[nodiscard]] std::vector<int> device_event_fds() const;
@@ -80,12 +87,14 @@ private:
     // DeviceNotifier (called by the device with m_mutex held).
     void signal_used_queue(std::uint16_t queue) override;
     void report_guest_error(std::string_view what) override;
+    void schedule_queue_rerun(std::uint16_t queue) override;
 
     std::string m_name;
     std::unique_ptr<VirtioDevice> m_device;
     const GuestMemory& m_memory;
     InterruptLine& m_interrupt;
     RateLimitedLog m_log;
+    std::function<void(std::uint16_t)> m_queue_rerun;
 
     mutable std::mutex m_mutex;
     std::uint32_t m_status = 0;

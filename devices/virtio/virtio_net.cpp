@@ -93,7 +93,8 @@ void VirtioNet::activate(Activation activation)
     m_negotiated = activation.features;
     m_rx = std::move(activation.queues.at(kRxQueue));
     m_tx = std::move(activation.queues.at(kTxQueue));
-    m_broken = false;
+    m_rx_runner.reset();
+    m_tx_runner.reset();
     // Let the backend hand us only the offloaded frames the guest said it accepts.
     const unsigned offloads = tun_offload_flags(m_negotiated);
     if (const int result = m_backend->set_offloads(offloads); result < 0) {
@@ -116,11 +117,11 @@ void VirtioNet::reset()
     m_tx.reset();
     m_rx_chains.clear();
     m_rx_pending = 0;
-    m_tx_throttled.reset();
+    m_rx_runner.reset();
+    m_tx_runner.reset();
     m_memory = nullptr;
     m_notifier = nullptr;
     m_negotiated = 0;
-    m_broken = false;
 }
 
 void VirtioNet::process_queue(std::uint16_t queue)
@@ -147,26 +148,21 @@ void VirtioNet::set_polling(bool wanted, bool force)
         m_set_fd_interest(m_backend->fd(), wanted);
 }
 
-void VirtioNet::ring_broken(std::string_view what)
-{
-    m_broken = true;
-    m_notifier->report_guest_error(what);
-}
-
 // ---- receive: virtio-v1.2 §5.1.6.3 (Setting Up Receive Buffers), §5.1.6.4 (Processing of
 // Incoming Packets)
 
 VirtioNet::PopOutcome VirtioNet::pop_rx_chain()
 {
     for (;;) {
-        auto popped = m_rx->pop();
-        if (!popped) {
-            ring_broken(fmt::format("receiveq: {}", describe(popped.error())));
-            return PopOutcome::Broken;
+        // Every chain counts against the pass budget, the ones given back too small included: a
+        // driver that keeps republishing one can otherwise keep this loop going forever.
+        QueueRunner::Next next = m_rx_runner.next(*m_rx, *m_notifier);
+        if (!next.chain) {
+            if (next.end == QueueRunner::End::Budget)
+                return PopOutcome::Budget;
+            return next.end == QueueRunner::End::Broken ? PopOutcome::Broken : PopOutcome::Empty;
         }
-        if (!*popped)
-            return PopOutcome::Empty;
-        DescriptorChain chain = std::move(**popped);
+        DescriptorChain chain = std::move(*next.chain);
         // §5.1.6.3.1 (Driver Requirements: Setting Up Receive Buffers): "If VIRTIO_NET_F_MRG_RXBUF
         // is negotiated, each buffer MUST be at least the size of the struct virtio_net_hdr";
         // without it a buffer must hold a whole frame. A buffer too small for even the header
@@ -185,19 +181,23 @@ VirtioNet::PopOutcome VirtioNet::pop_rx_chain()
 
 void VirtioNet::run_rx()
 {
-    if (!m_rx || m_broken) {
+    if (!m_rx || broken()) {
         // Not running: an event here means the fd is watched while we want nothing from it.
         set_polling(false, true);
         return;
     }
     const std::uint16_t used_before = m_rx->next_used();
+    m_rx_runner.begin_pass();
     bool keep_polling = true;
     for (unsigned frames = 0; frames < kMaxRxFramesPerPass; ++frames) {
         if (m_rx_pending == 0) {
             // Take a frame from the host only when the guest has given somewhere to put it:
             // otherwise it stays queued in the tap (whose own queue limit applies).
             if (m_rx_chains.empty()) {
-                if (pop_rx_chain() != PopOutcome::Added) {
+                const PopOutcome outcome = pop_rx_chain();
+                if (outcome == PopOutcome::Budget)
+                    break; // the runner scheduled a re-run; the fd stays watched meanwhile
+                if (outcome != PopOutcome::Added) {
                     keep_polling = false;
                     break;
                 }
@@ -228,6 +228,8 @@ void VirtioNet::run_rx()
             m_rx_pending = 0;
             continue;
         }
+        if (delivery == Delivery::Budget)
+            break; // the frame waits for the re-run the runner scheduled
         // NeedBuffers: resume on the next receiveq notification. Throttled: the gate schedules
         // process_queue(kRxQueue). Broken: wait for reset.
         keep_polling = false;
@@ -235,7 +237,7 @@ void VirtioNet::run_rx()
     }
     if (m_rx && m_rx->next_used() != used_before && m_rx->needs_notification())
         m_notifier->signal_used_queue(kRxQueue);
-    set_polling(keep_polling && !m_broken);
+    set_polling(keep_polling && !broken());
 }
 
 VirtioNet::Delivery VirtioNet::deliver_pending()
@@ -263,6 +265,8 @@ VirtioNet::Delivery VirtioNet::deliver_pending()
                 const PopOutcome outcome = pop_rx_chain();
                 if (outcome == PopOutcome::Broken)
                     return Delivery::Broken;
+                if (outcome == PopOutcome::Budget)
+                    return Delivery::Budget;
                 if (outcome == PopOutcome::Empty) {
                     // Every descriptor of the ring is ours and still too little: no buffer the
                     // driver can add will ever make this frame fit.
@@ -318,31 +322,17 @@ VirtioNet::Delivery VirtioNet::deliver_pending()
 
 void VirtioNet::run_tx()
 {
-    if (!m_tx || m_broken)
+    if (!m_tx || broken())
         return;
     const std::uint16_t used_before = m_tx->next_used();
-    // Everything the driver made available, including what it adds while we work: pop()
-    // re-arms avail_event when it finds the ring empty, so the driver's next kick is not lost.
-    for (;;) {
-        DescriptorChain chain;
-        if (m_tx_throttled) {
-            chain = std::move(*m_tx_throttled);
-            m_tx_throttled.reset();
-        } else {
-            auto popped = m_tx->pop();
-            if (!popped) {
-                ring_broken(fmt::format("transmitq: {}", describe(popped.error())));
-                break;
-            }
-            if (!*popped)
-                break;
-            chain = std::move(**popped);
-        }
-        if (transmit(chain) == Transmit::Throttled) {
-            m_tx_throttled = std::move(chain);
-            break;
-        }
-    }
+    // Everything the driver made available, including what it adds while we work, up to the
+    // pass budget: pop() re-arms avail_event when it finds the ring empty, so the driver's next
+    // kick is not lost, and a pass that ends on its budget has scheduled its own re-run.
+    (void)m_tx_runner.run(
+        *m_tx, *m_notifier, [] { return true; },
+        [this](const DescriptorChain& chain) {
+            return transmit(chain) == Transmit::Throttled ? QueueRunner::Handled::Refused : QueueRunner::Handled::Done;
+        });
     if (m_tx->next_used() != used_before && m_tx->needs_notification())
         m_notifier->signal_used_queue(kTxQueue);
 }

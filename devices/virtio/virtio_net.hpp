@@ -46,6 +46,7 @@
 #include "devices/virtio/net_counters.hpp"
 #include "devices/virtio/net_mac_address.hpp"
 #include "devices/virtio/net_spec.hpp"
+#include "devices/virtio/queue_runner.hpp"
 #include "devices/virtio/rate_limited_log.hpp"
 #include "devices/virtio/request_gate.hpp"
 #include "devices/virtio/virtio_device.hpp"
@@ -110,8 +111,8 @@ public:
     void handle_event(int fd) override;
 
 private:
-    enum class PopOutcome { Added, Empty, Broken };
-    enum class Delivery { Delivered, Dropped, NeedBuffers, Throttled, Broken };
+    enum class PopOutcome { Added, Empty, Budget, Broken };
+    enum class Delivery { Delivered, Dropped, NeedBuffers, Throttled, Budget, Broken };
     enum class Transmit { Done, Throttled };
 
     void run_rx();
@@ -121,7 +122,8 @@ private:
     Transmit transmit(const DescriptorChain& chain);
     void drop_tx(std::uint16_t head, std::string_view why);
     void set_polling(bool wanted, bool force = false);
-    void ring_broken(std::string_view what);
+    // A ring broke a rule (reported once by its runner): both queues wait for the driver's reset.
+    bool broken() const { return m_rx_runner.broken() || m_tx_runner.broken(); }
     bool negotiated(unsigned bit) const { return m_negotiated & (std::uint64_t(1) << bit); }
     template<typename Fn>
     void count(Fn&& fn)
@@ -148,8 +150,9 @@ private:
     std::optional<VirtQueue> m_tx;
     std::deque<DescriptorChain> m_rx_chains;    // popped receive chains not yet used, in ring order
     std::uint64_t m_rx_pending = 0;             // bytes of m_rx_buffer waiting for the guest (0: none)
-    std::optional<DescriptorChain> m_tx_throttled; // refused by the gate, first in line next time
-    bool m_broken = false;                      // a ring error: wait for the driver's reset
+    // Per-pass budget and broken-ring stop; the tx runner also keeps the frame the gate refused.
+    QueueRunner m_rx_runner{kRxQueue, "receiveq"};
+    QueueRunner m_tx_runner{kTxQueue, "transmitq"};
 
     mutable std::mutex m_counters_mutex;
     NetCounters m_counters;

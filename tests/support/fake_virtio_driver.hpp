@@ -140,6 +140,7 @@ public:
         m_avail_idx = idx;
         write16(m_avail + 2, idx);
     }
+    [[nodiscard]] std::uint16_t avail_idx() const { return m_avail_idx; }
     void set_avail_flags(std::uint16_t flags) { write16(m_avail, flags); }
     void set_used_event(std::uint16_t idx) { write16(m_avail + 4 + 2 * std::uint64_t(m_size), idx); }
 

@@ -52,10 +52,18 @@ VirtioMmioSlot::VirtioMmioSlot(unsigned slot, std::string name, std::unique_ptr<
         m_watched_fds.push_back(raw->fd());
         m_queue_notifiers.push_back(std::move(notifier));
     }
+    // A device that stops a pass on its budget (queue_runner.hpp) is run again through the same
+    // eventfd a guest kick uses: the loop sees it ready on its next round, after the fds that
+    // were ready with it (signals, timers, stdin, other devices) have been served.
+    m_transport->set_queue_rerun([this](std::uint16_t queue) {
+        if (queue < m_queue_notifiers.size())
+            m_queue_notifiers[queue]->signal();
+    });
 }
 
 VirtioMmioSlot::~VirtioMmioSlot()
 {
+    m_transport->set_queue_rerun({}); // the transport may outlive the slot on the bus
     for (int fd : m_watched_fds)
         m_loop.remove(fd);
 }

@@ -12,6 +12,7 @@
 
 #include "devices/virtio/blk_request.hpp"
 #include "devices/virtio/disk_spec.hpp"
+#include "devices/virtio/queue_runner.hpp"
 #include "devices/virtio/virtio_blk.hpp"
 #include "devices/virtio/virtio_mmio_transport.hpp"
 #include "devices/virtio/virtq_abi.hpp"
@@ -34,8 +35,10 @@ class RecordingNotifier final : public DeviceNotifier {
 public:
     void signal_used_queue(std::uint16_t) override { ++used_signals; }
     void report_guest_error(std::string_view) override { ++guest_errors; }
+    void schedule_queue_rerun(std::uint16_t queue) override { reruns.push_back(queue); }
     int used_signals = 0;
     int guest_errors = 0;
+    std::vector<std::uint16_t> reruns;
 };
 
 std::vector<std::uint8_t> header(std::uint32_t type, std::uint64_t sector)
@@ -428,4 +431,119 @@ TEST_CASE("virtio-blk over virtio-mmio: negotiation refuses unoffered bits, then
     std::uint64_t capacity;
     std::memcpy(&capacity, eight, 8);
     CHECK(capacity == kDiskSize / 512);
+}
+
+namespace {
+
+// A hostile driver, driven from inside the device: every admit() makes chain `head` available
+// again while the device is still working on its queue, as a guest on another vCPU can (the way
+// a harness kept one notification running for 1,000,000 requests). Stops after `limit` times so
+// that a device without a pass budget ends the test instead of hanging it.
+class RepublishingGate final : public RequestGate {
+public:
+    RepublishingGate(FakeVirtioDriver& driver, std::uint16_t head, unsigned limit)
+        : m_driver(driver), m_head(head), limit(limit)
+    {
+    }
+    bool admit(std::uint16_t, std::uint64_t) override
+    {
+        ++admitted;
+        if (republished < limit) {
+            m_driver.publish(m_head);
+            ++republished;
+        }
+        return true;
+    }
+
+private:
+    FakeVirtioDriver& m_driver;
+    std::uint16_t m_head;
+
+public:
+    unsigned limit;
+    unsigned admitted = 0;
+    unsigned republished = 0;
+};
+
+constexpr unsigned kHostileRepublishes = 100'000;
+constexpr unsigned kQueueRunnerBudget = QueueRunner::kChainsPerPass;
+
+} // namespace
+
+TEST_CASE("virtio-blk: a driver republishing a chain during processing cannot hold the loop past one pass budget")
+{
+    const DiskEngine engine = GENERATE(DiskEngine::Sync, DiskEngine::Uring);
+    CAPTURE(engine == DiskEngine::Sync ? "sync" : "uring");
+    Fixture f({}, engine);
+    // GET_ID is answered at once on both engines: nothing is ever in flight, so only the pass
+    // budget can end the pass.
+    f.driver.write_bytes(0x20000, header(VIRTIO_BLK_T_GET_ID, 0));
+    const std::uint16_t head = f.driver.add_chain({{0x20000, 16, Access::DeviceReads},
+        {0x30000, VIRTIO_BLK_ID_BYTES, Access::DeviceWrites}, {0x30100, 1, Access::DeviceWrites}});
+    auto gate = std::make_shared<RepublishingGate>(f.driver, head, kHostileRepublishes);
+    f.blk->set_request_gate(gate);
+
+    f.blk->process_queue(0);
+    CHECK(gate->admitted <= kQueueRunnerBudget);
+    CHECK(f.driver.used_idx() == gate->admitted);
+    // The budget ran out with work left: the device asks to be run again from the event loop
+    // instead of waiting for a notification the driver may never send.
+    CHECK(f.notifier.reruns == std::vector<std::uint16_t>{0});
+    CHECK(f.notifier.used_signals == 1); // what the pass used is announced now, not later
+
+    // The re-runs the loop makes finish everything once the driver stops republishing.
+    gate->limit = gate->republished;
+    for (int round = 0; round < 10 && f.notifier.reruns.size() > 0; ++round) {
+        f.notifier.reruns.clear();
+        f.blk->process_queue(0);
+    }
+    CHECK(f.notifier.reruns.empty());
+    CHECK(f.driver.used_idx() == f.driver.avail_idx());
+    CHECK(f.status_at(0x30100) == VIRTIO_BLK_S_OK);
+    // VIRTIO_F_EVENT_IDX (negotiated here): the pass that found the ring empty re-armed
+    // avail_event, so the driver's next chain is notified (virtio-v1.2 §2.7.10).
+    CHECK(f.driver.avail_event() == f.driver.avail_idx());
+}
+
+TEST_CASE("virtio-blk over virtio-mmio: a pass that ends on its budget asks the transport's hook for a re-run")
+{
+    testing::TempDiskFile disk(kDiskSize);
+    auto memory = testing::make_test_memory(1 << 20);
+    testing::FakeInterruptLine line;
+    DiskSpec spec;
+    spec.path = disk.path();
+    VirtioMmioTransport transport("blk0", VirtioBlk::create(spec), memory, line);
+    std::vector<std::uint16_t> reruns;
+    transport.set_queue_rerun([&](std::uint16_t queue) { reruns.push_back(queue); });
+    auto write32 = [&](std::uint64_t offset, std::uint32_t value) {
+        std::uint8_t bytes[4];
+        std::memcpy(bytes, &value, 4);
+        transport.write(offset, bytes);
+    };
+    const std::uint32_t negotiating = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK;
+    write32(VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+    write32(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+    write32(VIRTIO_MMIO_DRIVER_FEATURES, 1); // VIRTIO_F_VERSION_1
+    write32(VIRTIO_MMIO_STATUS, negotiating);
+    FakeVirtioDriver driver(memory, 16);
+    write32(VIRTIO_MMIO_QUEUE_SEL, 0);
+    write32(VIRTIO_MMIO_QUEUE_NUM, 16);
+    write32(VIRTIO_MMIO_QUEUE_DESC_LOW, static_cast<std::uint32_t>(driver.desc_table()));
+    write32(VIRTIO_MMIO_QUEUE_AVAIL_LOW, static_cast<std::uint32_t>(driver.avail_ring()));
+    write32(VIRTIO_MMIO_QUEUE_USED_LOW, static_cast<std::uint32_t>(driver.used_ring()));
+    write32(VIRTIO_MMIO_QUEUE_READY, 1);
+    write32(VIRTIO_MMIO_STATUS, negotiating | VIRTIO_CONFIG_S_DRIVER_OK);
+    driver.write_bytes(0x20000, header(VIRTIO_BLK_T_GET_ID, 0));
+    const std::uint16_t head = driver.add_chain({{0x20000, 16, Access::DeviceReads},
+        {0x30000, VIRTIO_BLK_ID_BYTES, Access::DeviceWrites}, {0x30100, 1, Access::DeviceWrites}});
+    auto gate = std::make_shared<RepublishingGate>(driver, head, kHostileRepublishes);
+    transport.with_device([&](VirtioDevice& device) { static_cast<VirtioBlk&>(device).set_request_gate(gate); });
+
+    transport.notify(0);
+    CHECK(gate->admitted == kQueueRunnerBudget);
+    CHECK(reruns == std::vector<std::uint16_t>{0});
+    // What the loop does when the hook fires: notify again; a reset device ignores it.
+    write32(VIRTIO_MMIO_STATUS, 0);
+    transport.notify(0);
+    CHECK(gate->admitted == kQueueRunnerBudget);
 }

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "devices/virtio/net_header.hpp"
+#include "devices/virtio/queue_runner.hpp"
 #include "devices/virtio/virtio_net.hpp"
 #include "devices/virtio/virtq_abi.hpp"
 #include "tests/support/fake_net_backend.hpp"
@@ -33,8 +34,10 @@ class RecordingNotifier final : public DeviceNotifier {
 public:
     void signal_used_queue(std::uint16_t queue) override { signals.push_back(queue); }
     void report_guest_error(std::string_view) override { ++guest_errors; }
+    void schedule_queue_rerun(std::uint16_t queue) override { reruns.push_back(queue); }
     std::vector<std::uint16_t> signals;
     int guest_errors = 0;
+    std::vector<std::uint16_t> reruns;
 };
 
 std::vector<std::uint8_t> bytes_of(const NetHeader& header)
@@ -612,4 +615,100 @@ TEST_CASE("virtio-net RequestGate: a refused receive frame stops polling and is 
     f.net->process_queue(VirtioNet::kRxQueue);
     CHECK(f.rx.used_idx() == 1);
     CHECK(f.rx.used_element(0).len == kNetHeaderSize + 400);
+}
+
+namespace {
+
+constexpr unsigned kQueueRunnerBudget = QueueRunner::kChainsPerPass;
+
+// A hostile driver, driven from inside the device: every admit() makes `heads` available again
+// while the device is still working on the queue, as a guest on another vCPU can. Stops after
+// `limit` admits so that a device without a pass budget ends the test instead of hanging it.
+class RepublishingGate final : public RequestGate {
+public:
+    RepublishingGate(FakeVirtioDriver& driver, std::vector<std::uint16_t> heads, unsigned limit)
+        : m_driver(driver), m_heads(std::move(heads)), limit(limit)
+    {
+    }
+    bool admit(std::uint16_t, std::uint64_t) override
+    {
+        ++admitted;
+        if (republished < limit) {
+            for (std::uint16_t head : m_heads)
+                m_driver.publish(head);
+            ++republished;
+        }
+        return true;
+    }
+
+private:
+    FakeVirtioDriver& m_driver;
+    std::vector<std::uint16_t> m_heads;
+
+public:
+    unsigned limit;
+    unsigned admitted = 0;
+    unsigned republished = 0;
+};
+
+// Runs `queue` again as the event loop would for every re-run the device asked for.
+void run_reruns(Fixture& f, std::uint16_t queue)
+{
+    for (int round = 0; round < 20 && !f.notifier.reruns.empty(); ++round) {
+        f.notifier.reruns.clear();
+        f.net->process_queue(queue);
+    }
+}
+
+} // namespace
+
+TEST_CASE("virtio-net transmitq: a driver republishing a chain during processing cannot hold the loop past one pass budget")
+{
+    Fixture f;
+    f.activate();
+    const std::uint16_t head = f.send(plain_header(), ethernet_frame(60));
+    auto gate = std::make_shared<RepublishingGate>(f.tx, std::vector<std::uint16_t>{head}, 100'000);
+    f.net->set_request_gate(gate);
+
+    f.net->process_queue(VirtioNet::kTxQueue);
+    CHECK(gate->admitted <= kQueueRunnerBudget);
+    CHECK(f.tx.used_idx() == gate->admitted);
+    CHECK(f.notifier.reruns == std::vector<std::uint16_t>{VirtioNet::kTxQueue});
+    CHECK(f.notifier.signals == std::vector<std::uint16_t>{VirtioNet::kTxQueue});
+
+    gate->limit = gate->republished;
+    run_reruns(f, VirtioNet::kTxQueue);
+    CHECK(f.notifier.reruns.empty());
+    CHECK(f.tx.used_idx() == f.tx.avail_idx());
+    CHECK(f.backend->written.size() == gate->admitted);
+}
+
+TEST_CASE("virtio-net receiveq: a driver republishing too-small buffers during processing cannot hold the loop past one pass budget")
+{
+    Fixture f;
+    f.activate();
+    // Fifteen buffers too small for the header (given back empty, never reaching the gate) and
+    // one good one, all republished at every delivered frame.
+    std::vector<std::uint16_t> heads;
+    for (int i = 0; i < 15; ++i) {
+        f.post_rx(8);
+        heads.push_back(static_cast<std::uint16_t>(i));
+    }
+    f.post_rx(1500);
+    heads.push_back(15);
+    for (int i = 0; i < 1000; ++i)
+        f.host_sends(ethernet_frame(60));
+    auto gate = std::make_shared<RepublishingGate>(f.rx, heads, 100'000);
+    f.net->set_request_gate(gate);
+
+    f.net->process_queue(VirtioNet::kRxQueue);
+    CHECK(f.rx.used_idx() <= kQueueRunnerBudget);
+    CHECK(f.notifier.reruns == std::vector<std::uint16_t>{VirtioNet::kRxQueue});
+    CHECK(f.notifier.signals == std::vector<std::uint16_t>{VirtioNet::kRxQueue});
+
+    gate->limit = gate->republished;
+    run_reruns(f, VirtioNet::kRxQueue);
+    CHECK(f.notifier.reruns.empty());
+    CHECK(f.rx.used_idx() == f.rx.avail_idx());
+    CHECK(f.net->counters().rx_packets == gate->admitted);
 }
