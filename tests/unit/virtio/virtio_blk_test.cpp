@@ -290,7 +290,12 @@ TEST_CASE("virtio-v1.2 §5.2.6.2: an unknown request type answers UNSUPP; a shor
 
 TEST_CASE("virtio-v1.2 §5.2.6: DISCARD and WRITE_ZEROES zero the range; discard with unmap flag is UNSUPP")
 {
-    Fixture f;
+    // Both engines: on io_uring the zeroing runs as IORING_OP_FALLOCATE, completed through the
+    // engine's eventfd like a read.
+    const DiskEngine engine = GENERATE(DiskEngine::Sync, DiskEngine::Uring);
+    CAPTURE(engine == DiskEngine::Sync ? "sync" : "uring");
+    Fixture f({}, engine);
+    f.driver_expected = 4;
     auto segment = [](std::uint64_t sector, std::uint32_t count, std::uint32_t flags) {
         virtio_blk_discard_write_zeroes value{};
         value.sector = sector;
@@ -546,4 +551,63 @@ TEST_CASE("virtio-blk over virtio-mmio: a pass that ends on its budget asks the 
     write32(VIRTIO_MMIO_STATUS, 0);
     transport.notify(0);
     CHECK(gate->admitted == kQueueRunnerBudget);
+}
+
+namespace {
+
+class RecordingGate final : public RequestGate {
+public:
+    bool admit(std::uint16_t, std::uint64_t bytes) override
+    {
+        asked.push_back(bytes);
+        return true;
+    }
+    std::vector<std::uint64_t> asked;
+};
+
+std::vector<std::uint8_t> zeroing_segments(std::initializer_list<std::pair<std::uint64_t, std::uint32_t>> ranges)
+{
+    std::vector<std::uint8_t> bytes;
+    for (const auto& [sector, count] : ranges) {
+        virtio_blk_discard_write_zeroes value{};
+        value.sector = sector;
+        value.num_sectors = count;
+        const auto* raw = reinterpret_cast<const std::uint8_t*>(&value);
+        bytes.insert(bytes.end(), raw, raw + sizeof value);
+    }
+    return bytes;
+}
+
+} // namespace
+
+TEST_CASE("virtio-blk: the I/O limiter is charged the sectors a DISCARD or WRITE_ZEROES covers, not its segment bytes")
+{
+    const DiskEngine engine = GENERATE(DiskEngine::Sync, DiskEngine::Uring);
+    CAPTURE(engine == DiskEngine::Sync ? "sync" : "uring");
+    Fixture f({}, engine);
+    auto gate = std::make_shared<RecordingGate>();
+    f.blk->set_request_gate(gate);
+    // Two segments in one 32-byte payload: 2 + 6 sectors to zero.
+    f.driver.write_bytes(0x20000, header(VIRTIO_BLK_T_WRITE_ZEROES, 0));
+    f.driver.write_bytes(0x20100, zeroing_segments({{4, 2}, {10, 6}}));
+    f.driver.add_chain({{0x20000, 16, Access::DeviceReads}, {0x20100, 32, Access::DeviceReads},
+        {0x30000, 1, Access::DeviceWrites}});
+    f.driver.write_bytes(0x21000, header(VIRTIO_BLK_T_DISCARD, 0));
+    f.driver.write_bytes(0x21100, zeroing_segments({{20, 16}}));
+    f.driver.add_chain({{0x21000, 16, Access::DeviceReads}, {0x21100, 16, Access::DeviceReads},
+        {0x30010, 1, Access::DeviceWrites}});
+    // A read is charged its data and header as before.
+    f.driver.write_bytes(0x22000, header(VIRTIO_BLK_T_IN, 1));
+    f.driver.add_chain({{0x22000, 16, Access::DeviceReads}, {0x32000, 513, Access::DeviceWrites}});
+    f.driver_expected = 3;
+    f.run();
+    CHECK(gate->asked == std::vector<std::uint64_t>{8 * 512, 16 * 512, 16 + 513});
+    REQUIRE(f.driver.used_idx() == 3);
+    CHECK(f.status_at(0x30000) == VIRTIO_BLK_S_OK);
+    CHECK(f.status_at(0x30010) == VIRTIO_BLK_S_OK);
+    CHECK(f.disk.read(4 * 512, 2 * 512) == std::vector<std::uint8_t>(2 * 512, 0));
+    CHECK(f.disk.read(6 * 512, 1)[0] == 6);
+    CHECK(f.disk.read(10 * 512, 6 * 512) == std::vector<std::uint8_t>(6 * 512, 0));
+    CHECK(f.disk.read(20 * 512, 16 * 512) == std::vector<std::uint8_t>(16 * 512, 0));
+    CHECK(f.disk.read(36 * 512, 1)[0] == 36);
 }
