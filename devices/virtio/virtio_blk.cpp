@@ -157,9 +157,9 @@ QueueRunner::Handled VirtioBlk::handle_chain(const DescriptorChain& chain)
     const ZeroingPlan plan = zeroing ? plan_zeroing(request.type, request.readable, request.readable_bytes) : ZeroingPlan{};
     // The limiter is charged the bytes a request moves on the disk: its buffers, or for discard
     // and write-zeroes the sectors it covers (up to 16 x 2 GiB, from a 16-byte segment each).
-    const std::uint64_t bytes = zeroing && plan.status == VIRTIO_BLK_S_OK ? plan.bytes
-                                                                          : chain.readable_bytes + chain.writable_bytes;
-    if (m_gate && !m_gate->admit(0, bytes))
+    const std::uint64_t charged = zeroing && plan.status == VIRTIO_BLK_S_OK ? plan.bytes
+                                                                            : chain.readable_bytes + chain.writable_bytes;
+    if (m_gate && !m_gate->admit(0, charged))
         return Handled::Refused;
     if (request.parse == BlkRequest::Parse::NoStatusByte) {
         m_log.log("request without a device-writable status byte; returned unanswered");
