@@ -80,11 +80,15 @@ static void failed(const char* step, const char* why)
 }
 
 /* Sends one frame with a zero header; false (with a line) when the device never took it. */
+static uint32_t frames_sent; /* well-formed frames the device took: its "tx N frames" */
+
 static bool send_frame(const uint8_t* frame, uint32_t length)
 {
     int result = vnet_tx(&net, &plain_hdr, frame, length, NULL, 0);
-    if (result == 1)
+    if (result == 1) {
+        frames_sent++;
         return true;
+    }
     failed("transmit", result < 0 ? "no free transmit slot" : "the device did not return the chain");
     return false;
 }
@@ -424,6 +428,7 @@ static int stream_tx(uint32_t frames, bool tso)
         }
         cpu_relax();
     }
+    frames_sent += done;
     print("net: stop ");
     print_dec64((uint64_t)frames * length);
     print(" bytes ");
@@ -590,6 +595,11 @@ static int finish(int status)
         print_dec(net.rx_errors);
         print("\n");
     }
+    /* How many frames this guest sent (ARP and echo retries, answers to the host's own ARP
+       requests included), so a test can match the device's counters against it. */
+    print("net: sent ");
+    print_dec(frames_sent);
+    print(" frames\n");
     if (status == 0)
         say("done");
     return status;
