@@ -80,8 +80,14 @@ void Vm::create_machine()
         try {
             m_memory = GuestMemory::create(ranges, GuestMemory::Backing::HugePages);
         } catch (const SysError& error) {
-            fmt::print(stderr, "minivmm: warning: --hugepages: no huge pages available ({}); using normal pages "
-                               "(configure them with vm.nr_hugepages)\n", error.what());
+            // Too few free huge pages (none configured, or a pool smaller than the guest): the
+            // reservation fails here, before the guest runs, so the guest runs on normal pages.
+            std::uint64_t bytes = 0;
+            for (const auto& range : ranges)
+                bytes += range.size;
+            fmt::print(stderr, "minivmm: warning: --hugepages: cannot reserve {} MiB of huge pages ({}); using normal "
+                               "pages (see HugePages_Free in /proc/meminfo, set vm.nr_hugepages)\n",
+                bytes >> 20, error.what());
         }
     }
     if (m_memory.regions().empty())
