@@ -1,8 +1,14 @@
 // Bad input to `minivmm run`: each case ends in exactly one clear line on stderr and its
 // documented exit code, before any guest runs (README.md, "Exit codes").
+#include <signal.h>
+
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "tests/integration/vmm_harness.hpp"
+#include "tests/support/background_process.hpp"
+#include "tests/support/temp_disk_file.hpp"
 
 using namespace minivmm::testing;
 
@@ -54,4 +60,45 @@ TEST_CASE("more vCPUs than the MP table can describe are refused before the VM s
     if (!kvm_available())
         return;
     check_one_error_line(run_vmm({"--kernel", testguest("hello"), "--cpus", "255"}), 120, "--cpus");
+}
+
+namespace {
+std::string file_bytes(const std::string& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+} // namespace
+
+TEST_CASE("--serial file:X with X one of the VM's disks is refused, and X keeps its bytes", "[cli][serial]")
+{
+    if (!kvm_available())
+        return;
+    TempDiskFile disk(64 * 1024);
+    const std::string before = file_bytes(disk.path());
+    check_one_error_line(run_vmm({"--kernel", testguest("hello"), "--disk", "path=" + disk.path(), "--serial", "file:" + disk.path()}),
+        120, disk.path());
+    CHECK(file_bytes(disk.path()) == before);
+
+    // The same file under another name (a symlink) is the same disk: compared by identity.
+    TempDir dir;
+    const std::string alias = dir.file("alias.img");
+    std::filesystem::create_symlink(disk.path(), alias);
+    check_one_error_line(run_vmm({"--kernel", testguest("hello"), "--disk", "path=" + disk.path(), "--serial", "file:" + alias}),
+        120, alias);
+    CHECK(file_bytes(disk.path()) == before);
+}
+
+TEST_CASE("--serial file:X with X a disk of another running minivmm is refused, and X keeps its bytes", "[cli][serial]")
+{
+    if (!kvm_available())
+        return;
+    TempDiskFile disk(64 * 1024);
+    const std::string before = file_bytes(disk.path());
+    BackgroundProcess holder({minivmm_binary(), "run", "--kernel", testguest("spin"), "--disk", "path=" + disk.path()});
+    REQUIRE(holder.wait_for_line("spin: spinning forever", std::chrono::seconds(30)));
+
+    check_one_error_line(run_vmm({"--kernel", testguest("hello"), "--serial", "file:" + disk.path()}), 120, disk.path());
+    CHECK(file_bytes(disk.path()) == before);
+    holder.stop(SIGTERM);
 }

@@ -4,9 +4,11 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <stdexcept>
 
@@ -32,6 +34,8 @@ struct Pipe {
 ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& options)
 {
     Pipe in, out, err;
+    if (options.stdout_unread && ::fcntl(out.read_end, F_SETPIPE_SZ, 4096) < 0)
+        throw std::runtime_error("F_SETPIPE_SZ failed");
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, in.read_end, 0);
@@ -47,9 +51,14 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
     const int spawn_error = ::posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     ::close(in.read_end);
-    ::close(out.write_end);
+    // With stdout_unread, a write end of our own to ask the pipe whether a writer would wait.
+    const int stdout_probe = options.stdout_unread ? out.write_end : -1;
+    if (!options.stdout_unread)
+        ::close(out.write_end);
     ::close(err.write_end);
     if (spawn_error != 0) {
+        if (stdout_probe >= 0)
+            ::close(stdout_probe);
         ::close(in.write_end);
         ::close(out.read_end);
         ::close(err.read_end);
@@ -64,7 +73,17 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
 
     ProcessResult result;
     const auto deadline = start + options.timeout;
-    bool out_open = true, err_open = true, killed = false;
+    bool out_open = !options.stdout_unread, err_open = true, killed = false, signalled = false;
+    const auto stdout_pending = [&] {
+        int pending = 0;
+        return ::ioctl(out.read_end, FIONREAD, &pending) == 0 ? std::size_t(pending) : 0;
+    };
+    // Full as a writer sees it: the pipe no longer polls writable. Linux counts pipe slots (pages),
+    // so that can happen before 4 KiB are in it.
+    const auto stdout_full = [&] {
+        pollfd probe {stdout_probe, POLLOUT, 0};
+        return ::poll(&probe, 1, 0) == 0;
+    };
     while (out_open || err_open) {
         const auto now = std::chrono::steady_clock::now();
         if (now >= deadline && !killed) {
@@ -72,9 +91,20 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
             killed = true;
             result.timed_out = true;
         }
+        if (options.stdout_unread && !result.stdout_filled && stdout_full()) {
+            result.stdout_filled = true;
+            if (options.signal_when_stdout_full != 0 && !signalled) {
+                ::kill(pid, options.signal_when_stdout_full);
+                signalled = true;
+            }
+        }
         pollfd fds[2] = {{out_open ? out.read_end : -1, POLLIN, 0}, {err_open ? err.read_end : -1, POLLIN, 0}};
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
-        if (::poll(fds, 2, killed ? 1000 : static_cast<int>(std::max<long long>(left, 1))) < 0 && errno != EINTR)
+        // Watching an unread stdout fill up needs a look now and then; otherwise sleep in poll.
+        long long wait = killed ? 1000 : std::max<long long>(left, 1);
+        if (options.stdout_unread && !result.stdout_filled)
+            wait = std::min<long long>(wait, 20);
+        if (::poll(fds, 2, static_cast<int>(wait)) < 0 && errno != EINTR)
             break;
         char buffer[4096];
         for (int i = 0; i < 2; ++i) {
@@ -91,6 +121,11 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
                 killed = true;
             }
         }
+    }
+    if (options.stdout_unread) {
+        result.unread_stdout_bytes = stdout_pending();
+        result.stdout_filled = result.stdout_filled || stdout_full();
+        ::close(stdout_probe);
     }
     ::close(out.read_end);
     ::close(err.read_end);

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <string>
 #include <vector>
@@ -18,6 +19,10 @@ struct ProcessResult {
     std::string out;
     std::string err;
     std::chrono::milliseconds elapsed {0};
+    // With ProcessOptions::stdout_unread: the bytes left in the never-read pipe, and whether it
+    // was ever full (it stopped polling writable: the child's writes had to wait).
+    std::size_t unread_stdout_bytes = 0;
+    bool stdout_filled = false;
 };
 
 struct ProcessOptions {
@@ -26,6 +31,11 @@ struct ProcessOptions {
     // Called with the stdout gathered so far after each read; returning true kills the child with
     // SIGKILL at once (e.g. once a marker appeared: the kill -9 durability test).
     std::function<bool(const std::string&)> kill_when;
+    // A reader that stopped reading: stdout is a pipe of one page (F_SETPIPE_SZ) that the harness
+    // never reads, so the child's output has to wait almost at once.
+    bool stdout_unread = false;
+    // With stdout_unread: the signal to send the child once that pipe is full (0: none).
+    int signal_when_stdout_full = 0;
 };
 
 ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& options = {});

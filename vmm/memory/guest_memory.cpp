@@ -11,11 +11,15 @@ GuestMemory GuestMemory::create(std::span<const layout::RamRange> ranges, Backin
 {
     std::vector<Region> regions;
     for (const auto& range : ranges) {
-        // MAP_NORESERVE: the host commits pages only when the guest touches them, so a large
-        // guest costs what it uses.
-        int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
-        if (backing == Backing::HugePages)
-            flags |= MAP_HUGETLB;
+        // Ordinary pages, MAP_NORESERVE: the host commits pages only when the guest touches
+        // them, so a large guest costs what it uses. Huge pages are reserved instead: with
+        // MAP_NORESERVE an empty or too small pool still lets mmap succeed and the guest's first
+        // touch of a page the pool cannot supply is a SIGBUS that kills the VMM. Without it the
+        // kernel reserves every huge page of the mapping at mmap time and refuses with ENOMEM
+        // (Documentation/admin-guide/mm/hugetlbpage.rst, "HugePages_Rsvd"), which the caller
+        // can answer by falling back to ordinary pages.
+        int flags = MAP_PRIVATE | MAP_ANONYMOUS;
+        flags |= backing == Backing::HugePages ? MAP_HUGETLB : MAP_NORESERVE;
         Mapping mapping = Mapping::map(range.size, PROT_READ | PROT_WRITE, flags);
         // Transparent huge pages where the host allows them (madvise mode): guest buffers become
         // physically contiguous, so a 1 MiB guest I/O reaches the disk as one request instead of

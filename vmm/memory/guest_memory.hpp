@@ -29,8 +29,9 @@ public:
         Anonymous, // ordinary pages, populated on first touch
         HugePages, // hugetlbfs 2 MiB pages (MAP_HUGETLB): fewer TLB and EPT entries
     };
-    // Maps lazily-populated memory for each range (throws SysError, e.g. when no huge pages are
-    // configured for Backing::HugePages).
+    // Maps memory for each range: lazily populated ordinary pages, or huge pages reserved at
+    // mapping time. Throws SysError when the mapping fails, e.g. when the huge-page pool cannot
+    // hold every range (Backing::HugePages never fails later, at the guest's first touch).
     static GuestMemory create(std::span<const layout::RamRange> ranges, Backing backing = Backing::Anonymous);
     // Adopts mappings made elsewhere (hugepages, tests); ranges must not overlap.
     explicit GuestMemory(std::vector<Region> regions);

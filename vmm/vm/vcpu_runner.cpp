@@ -133,6 +133,11 @@ void VcpuRunner::run_loop()
 
 std::string_view VcpuRunner::handle_exit(const kvm::VmExit& exit)
 {
+    // An exit the guest caused by running on (port I/O, MMIO, HLT, ...) is progress: only
+    // code-changed failures with nothing between them count towards a loop. An interrupted
+    // KVM_RUN (a kick, the CPU limiter's timer) says nothing either way.
+    if (!std::holds_alternative<kvm::InternalErrorExit>(exit) && !std::holds_alternative<kvm::InterruptedExit>(exit))
+        m_code_changed_retries.guest_progressed();
     return std::visit(Overloaded {
                           [&](const kvm::IoExit& io) { return handle_io(io); },
                           [&](const kvm::MmioExit& mmio) { return handle_mmio(mmio); },
@@ -155,13 +160,13 @@ std::string_view VcpuRunner::handle_exit(const kvm::VmExit& exit)
                               if (error.suberror == KVM_INTERNAL_ERROR_EMULATION) {
                                   const auto result = complete_instruction(m_vcpu, m_context.memory, error.data, m_completion_state);
                                   if (result.kind == Completion::Completed) {
-                                      m_code_changed_retries = 0;
+                                      m_code_changed_retries.instruction_completed();
                                       return result.instruction;
                                   }
                                   // Code patched under the failed emulation: run it again, a bounded
-                                  // number of times in a row (a real loop is a failure to report).
-                                  constexpr int kMaxCodeChangedRetries = 64;
-                                  if (result.kind == Completion::CodeChanged && ++m_code_changed_retries <= kMaxCodeChangedRetries)
+                                  // number of times without progress (a real loop is a failure to
+                                  // report; code_changed_retries.hpp).
+                                  if (result.kind == Completion::CodeChanged && m_code_changed_retries.allow_retry())
                                       return result.instruction;
                               }
                               std::string data;

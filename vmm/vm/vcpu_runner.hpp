@@ -12,6 +12,7 @@
 #include "vmm/kvm/vcpu_fd.hpp"
 #include "vmm/limiter/clock.hpp"
 #include "vmm/memory/guest_memory.hpp"
+#include "vmm/vm/code_changed_retries.hpp"
 #include "vmm/vm/exit_stats.hpp"
 #include "vmm/vm/instruction_completion.hpp"
 #include "vmm/vm/stop_reason.hpp"
@@ -84,7 +85,7 @@ private:
     VcpuCpuLimit m_cpu_limit;
     VcpuCpuUsage m_cpu_usage;
     CompletionState m_completion_state;
-    int m_code_changed_retries = 0; // consecutive emulation failures on code that changed
+    CodeChangedRetries m_code_changed_retries;
     ExitStats m_stats;
     mutable std::mutex m_thread_mutex;
     std::atomic<bool> m_thread_known {false};

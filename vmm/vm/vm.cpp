@@ -80,8 +80,14 @@ void Vm::create_machine()
         try {
             m_memory = GuestMemory::create(ranges, GuestMemory::Backing::HugePages);
         } catch (const SysError& error) {
-            fmt::print(stderr, "minivmm: warning: --hugepages: no huge pages available ({}); using normal pages "
-                               "(configure them with vm.nr_hugepages)\n", error.what());
+            // Too few free huge pages (none configured, or a pool smaller than the guest): the
+            // reservation fails here, before the guest runs, so the guest runs on normal pages.
+            std::uint64_t bytes = 0;
+            for (const auto& range : ranges)
+                bytes += range.size;
+            fmt::print(stderr, "minivmm: warning: --hugepages: cannot reserve {} MiB of huge pages ({}); using normal "
+                               "pages (see HugePages_Free in /proc/meminfo, set vm.nr_hugepages)\n",
+                bytes >> 20, error.what());
         }
     }
     if (m_memory.regions().empty())
@@ -123,7 +129,12 @@ void Vm::create_devices()
 {
     m_serial_irq = std::make_unique<IrqLineInterrupt>(m_vm, layout::kCom1Irq);
     const ConsoleSpec console_spec = ConsoleSpec::parse(m_config.serial);
-    m_console_output = ConsoleOutput::create(console_spec);
+    // The console file is checked against the disks before it is truncated (and before any disk
+    // is opened): `--serial file:disk.img` must not empty an image.
+    std::vector<std::string> disk_paths;
+    for (const auto& text : m_config.disks)
+        disk_paths.push_back(virtio::parse_disk_spec(text).path);
+    m_console_output = ConsoleOutput::create(console_spec, disk_paths);
     // Guest output goes to the console and past the panic watcher (panic_watcher.hpp).
     m_serial = std::make_shared<Serial16550>(*m_serial_irq,
         [this, sink = m_console_output->sink()](std::span<const std::uint8_t> bytes) {
@@ -284,6 +295,9 @@ void Vm::add_stop_sources()
 
 void Vm::kick_everything()
 {
+    // First release a vCPU waiting for a console nobody reads, then interrupt KVM_RUN.
+    if (m_console_output)
+        m_console_output->stop_waiting();
     for (auto& runner : m_runners)
         runner->kick();
     m_loop.stop();
@@ -314,6 +328,9 @@ StopReason Vm::run()
         }
         kick_everything();
     } // joins every vCPU thread
+
+    if (const std::uint64_t dropped = m_console_output->dropped_bytes())
+        fmt::print(stderr, "minivmm: warning: console output dropped: {} bytes, the reader is not reading\n", dropped);
 
     if (m_config.trace == TraceMode::On) {
         ExitStats total;

@@ -2,12 +2,18 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "devices/legacy/serial_16550.hpp"
@@ -205,7 +211,7 @@ TEST_CASE("console: file and none modes read no input")
 TEST_CASE("console output: stdio mode writes guest output to the output fd")
 {
     Pipe output;
-    auto console_output = ConsoleOutput::create(kStdio, output.write_end.get());
+    auto console_output = ConsoleOutput::create(kStdio, {}, output.write_end.get());
     minivmm::testing::FakeInterruptLine line;
     Serial16550 serial(line, console_output->sink());
     const std::uint8_t text[] = {'o', 'k'};
@@ -245,11 +251,99 @@ TEST_CASE("console output: an unopenable file is a UserError naming the path")
 TEST_CASE("console output: a failed write discards later output instead of failing the guest")
 {
     Pipe output;
-    auto console_output = ConsoleOutput::create(kStdio, output.write_end.get());
+    auto console_output = ConsoleOutput::create(kStdio, {}, output.write_end.get());
     output.read_end.reset();
     std::signal(SIGPIPE, SIG_IGN); // the VMM must ignore it: a closed stdout is EPIPE, not death
     const std::uint8_t byte = 'x';
     console_output->write(std::span(&byte, 1));
     CHECK(console_output->error() == EPIPE);
     console_output->write(std::span(&byte, 1)); // no throw, no block
+}
+
+TEST_CASE("console output: a write waiting on a full sink returns once the VM stops, dropping and counting the rest")
+{
+    Pipe output;
+    REQUIRE(::fcntl(output.read_end.get(), F_SETPIPE_SZ, 4096) == 4096);
+    auto console_output = ConsoleOutput::create(kStdio, {}, output.write_end.get());
+    const std::vector<std::uint8_t> text(4096 + 100, 'x'); // one page more than the pipe holds
+    std::atomic<bool> returned {false};
+    std::thread writer([&] {
+        console_output->write(text);
+        returned = true;
+    });
+    // The writer fills the pipe and waits; nothing reads it.
+    int pending = 0;
+    for (int i = 0; i < 2000 && pending < 4096; ++i) {
+        REQUIRE(::ioctl(output.read_end.get(), FIONREAD, &pending) == 0);
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    REQUIRE(pending == 4096);
+    CHECK_FALSE(returned.load());
+    console_output->stop_waiting();
+    writer.join(); // hangs here if the stop does not reach the waiting write
+    CHECK(console_output->dropped_bytes() == 100);
+    // Later output to the still-full sink is dropped at once, never waited for.
+    console_output->write(std::span(text.data(), 10));
+    CHECK(console_output->dropped_bytes() == 110);
+    CHECK(console_output->error() == 0);
+}
+
+TEST_CASE("console output: after the stop, a sink that takes bytes still gets them")
+{
+    Pipe output;
+    auto console_output = ConsoleOutput::create(kStdio, {}, output.write_end.get());
+    console_output->stop_waiting();
+    const std::uint8_t text[] = {'b', 'y', 'e'};
+    console_output->write(text);
+    CHECK(output.receive() == "bye");
+    CHECK(console_output->dropped_bytes() == 0);
+}
+
+TEST_CASE("console output: file mode refuses one of the VM's disks, by identity, and leaves it untouched")
+{
+    char path[] = "/tmp/minivmm-console-disk-XXXXXX";
+    UniqueFd disk(::mkstemp(path));
+    REQUIRE(disk);
+    REQUIRE(::write(disk.get(), "disk bytes", 10) == 10);
+    const std::string link = std::string(path) + ".link";
+    REQUIRE(::symlink(path, link.c_str()) == 0);
+    CHECK_THROWS_WITH(ConsoleOutput::create({ConsoleSpec::Kind::File, link}, {"/nonexistent/other.img", path}),
+        Catch::Contains(link) && Catch::Contains("disk"));
+    struct stat info {};
+    REQUIRE(::stat(path, &info) == 0);
+    CHECK(info.st_size == 10);
+    ::unlink(link.c_str());
+    ::unlink(path);
+}
+
+TEST_CASE("console output: file mode refuses a file another process holds locked, and leaves it untouched")
+{
+    char path[] = "/tmp/minivmm-console-locked-XXXXXX";
+    UniqueFd holder(::mkstemp(path));
+    REQUIRE(holder);
+    REQUIRE(::write(holder.get(), "disk bytes", 10) == 10);
+    for (int lock : {LOCK_EX, LOCK_SH}) { // a writable disk of a running VM, a read-only one
+        REQUIRE(::flock(holder.get(), lock | LOCK_NB) == 0);
+        CHECK_THROWS_WITH(ConsoleOutput::create({ConsoleSpec::Kind::File, path}), Catch::Contains(path) && Catch::Contains("locked"));
+        struct stat info {};
+        REQUIRE(::stat(path, &info) == 0);
+        CHECK(info.st_size == 10);
+    }
+    ::unlink(path);
+}
+
+TEST_CASE("console output: file mode keeps its file locked, so a VMM cannot open it as a disk meanwhile")
+{
+    char path[] = "/tmp/minivmm-console-held-XXXXXX";
+    UniqueFd created(::mkstemp(path));
+    REQUIRE(created);
+    {
+        auto output = ConsoleOutput::create({ConsoleSpec::Kind::File, path});
+        UniqueFd other(::open(path, O_RDONLY | O_CLOEXEC));
+        REQUIRE(other);
+        CHECK(::flock(other.get(), LOCK_SH | LOCK_NB) != 0);
+    }
+    UniqueFd after(::open(path, O_RDONLY | O_CLOEXEC));
+    CHECK(::flock(after.get(), LOCK_EX | LOCK_NB) == 0);
+    ::unlink(path);
 }
