@@ -403,11 +403,13 @@ TEST_CASE("load: VMs started and stopped one after another leak no fd, memory, t
     // page cache of the binaries, none of which is a leak.
     const int warm_up = 20;
     // Tolerances: the test process's fds must come back exactly; its RSS may grow by allocator
-    // noise only (far less than 4 KiB per VM: 1000 VMs leaking one page each would be 4 MiB);
-    // host-wide allocated files may move with other processes on the machine, but not by one
-    // per VM.
+    // noise only (under 2 MiB: 1000 VMs leaking one page each would be 4 MiB; measured: +64 KiB).
+    // The host-wide allocated file count moves with every other process on the machine (by
+    // -600 during one 1000-VM run on a shared 2-core host), so it only catches a gross leak:
+    // whatever a dead VMM's files could still be held by (a persistent tap, a file passed to
+    // another process) must not add one per VM.
     constexpr long kRssToleranceKib = 2048;
-    const long host_files_tolerance = count / 2;
+    const long host_files_tolerance = std::max(count, 1000);
 
     // Taps need a network namespace of the test's own (root). Without one (not root) the VMs run
     // without --net: the rest is still checked, and CI, which runs as root, checks taps too.
