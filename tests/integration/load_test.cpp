@@ -505,7 +505,14 @@ TEST_CASE("load: VMs started and stopped one after another leak no fd, memory, t
 
     INFO("fds after the warm-up:\n" << join(baseline.fds) << "fds at the end:\n" << join(after.fds));
     CHECK(after.fds == baseline.fds);
+#if defined(__SANITIZE_ADDRESS__)
+    // ASan's quarantine keeps freed blocks (up to 256 MiB) instead of reusing them, so RSS grows
+    // with any allocation churn (measured: +4.5 MiB over 280 VMs); LeakSanitizer, at the end of
+    // this process, finds memory lost in this build instead.
+    (void)kRssToleranceKib;
+#else
     CHECK(after.rss_kib - baseline.rss_kib < kRssToleranceKib);
+#endif
     CHECK(after.host_files - baseline.host_files < host_files_tolerance);
     // Files named like minivmm's in /tmp or /dev/shm that appeared during the run.
     std::vector<std::string> new_host_files;
