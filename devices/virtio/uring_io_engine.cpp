@@ -1,5 +1,6 @@
 #include "devices/virtio/uring_io_engine.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <utility>
 
@@ -36,6 +37,17 @@ void UringIoEngine::submit(BlkIo io)
         m_bounced.push_back({std::move(io), result});
         return;
     }
+    if (io.op == BlkIo::Op::WriteZeroes && !zeroing_is_aligned(io)) {
+        // Sub-block zeroing on an O_DIRECT image: fallocate and an O_DIRECT write of zeroes both
+        // refuse it; DiskImage::write_zeroes read-modify-writes the edge blocks, synchronously
+        // for the same reason as bounced transfers.
+        int result = 0;
+        for (const auto& range : io.ranges)
+            if (result == 0)
+                result = m_image.write_zeroes(range.offset, range.length, range.mode);
+        m_bounced.push_back({std::move(io), result});
+        return;
+    }
     // The device never submits more than capacity(), so a slot is free.
     const std::size_t slot = m_free.back();
     io_uring_sqe* sqe = io_uring_get_sqe(&m_ring);
@@ -62,6 +74,13 @@ void UringIoEngine::submit(BlkIo io)
     }
     io_uring_sqe_set_data64(sqe, slot);
     ++m_in_flight;
+}
+
+bool UringIoEngine::zeroing_is_aligned(const BlkIo& io) const
+{
+    const std::uint64_t block = m_image.alignment().offset;
+    return std::all_of(io.ranges.begin(), io.ranges.end(),
+        [block](const BlkRange& range) { return range.offset % block == 0 && range.length % block == 0; });
 }
 
 void UringIoEngine::commit()

@@ -46,6 +46,8 @@ private:
     };
 
     void collect(std::vector<BlkCompletion>& done, io_uring_cqe* cqe);
+    // Whether every range of a WriteZeroes is whole blocks of the image's O_DIRECT alignment.
+    [[nodiscard]] bool zeroing_is_aligned(const BlkIo& io) const;
     static ZeroingProgress::Step first_step(const BlkIo& io, const BlkRange& range);
     io_uring_sqe* next_sqe();
     void start_zeroing(std::size_t slot);

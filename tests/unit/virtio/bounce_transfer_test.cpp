@@ -186,6 +186,31 @@ TEST_CASE("virtio-v1.2 §5.2.6: with direct=on, WRITE_ZEROES of a part of a host
     CHECK(disk.read(7 * 512, 512) == std::vector<std::uint8_t>(512, 7));
 }
 
+TEST_CASE("virtio-v1.2 §5.2.6: with direct=on, a WRITE_ZEROES of 2 sectors inside a host block works on both engines")
+{
+    for (auto engine : {DiskEngine::Sync, DiskEngine::Uring}) {
+        CAPTURE(engine == DiskEngine::Sync ? "sync" : "uring");
+        testing::TempDiskFile disk(kDiskSize);
+        auto loop = testing::require_4k_loop_device(disk.path());
+        if (!loop)
+            return;
+        DirectBlk f(loop->path(), engine);
+        virtio_blk_discard_write_zeroes segment{};
+        segment.sector = 5;
+        segment.num_sectors = 2;
+        std::vector<std::uint8_t> payload(sizeof segment);
+        std::memcpy(payload.data(), &segment, sizeof segment);
+        f.driver.write_bytes(0x20000, concat(header(VIRTIO_BLK_T_WRITE_ZEROES, 0), payload, payload.size()));
+        f.driver.add_chain({{0x20000, 16 + sizeof segment, Access::DeviceReads}, {0x22000, 1, Access::DeviceWrites}});
+        f.run(1);
+        REQUIRE(f.driver.used_idx() == 1);
+        CHECK(f.status_at(0x22000) == VIRTIO_BLK_S_OK);
+        CHECK(disk.read(5 * 512, 1024) == std::vector<std::uint8_t>(1024, 0));
+        CHECK(disk.read(4 * 512, 512) == std::vector<std::uint8_t>(512, 4));
+        CHECK(disk.read(7 * 512, 512) == std::vector<std::uint8_t>(512, 7));
+    }
+}
+
 TEST_CASE("BounceTransfer: aligned direct=on transfers go straight to the disk, only misaligned ones are bounced")
 {
     for (auto engine_kind : {DiskEngine::Sync, DiskEngine::Uring}) {
