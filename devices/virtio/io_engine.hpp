@@ -9,7 +9,9 @@
 #include <cstdint>
 #include <vector>
 
+#include "devices/virtio/descriptor_chain.hpp"
 #include "devices/virtio/disk_image.hpp"
+#include "vmm/memory/guest_memory.hpp"
 
 namespace minivmm::virtio {
 
@@ -34,6 +36,11 @@ struct BlkIo {
     // Discard / WriteZeroes: the ranges, done in order; the request fails at the first failure.
     // Write-zeroes falls back from fallocate modes to writing zeroes, as DiskImage::write_zeroes.
     std::vector<BlkRange> ranges = {};
+    // Read / Write: the data buffers (`iov`) as guest ranges, and the memory they are in, for a
+    // transfer that must be bounced (BounceTransfer): it copies only through GuestMemory's
+    // checked accessors.
+    std::vector<GuestRange> guest_ranges = {};
+    const GuestMemory* memory = nullptr;
 };
 
 struct BlkCompletion {

@@ -6,8 +6,8 @@ void SyncIoEngine::submit(BlkIo io)
 {
     int result = 0;
     switch (io.op) {
-    case BlkIo::Op::Read: result = m_image.read(io.iov, io.offset); break;
-    case BlkIo::Op::Write: result = m_image.write(io.iov, io.offset); break;
+    case BlkIo::Op::Read: result = m_bounce.needed(io) ? m_bounce.run(io) : m_image.read(io.iov, io.offset); break;
+    case BlkIo::Op::Write: result = m_bounce.needed(io) ? m_bounce.run(io) : m_image.write(io.iov, io.offset); break;
     case BlkIo::Op::Flush: result = m_image.flush(); break;
     case BlkIo::Op::Discard:
     case BlkIo::Op::WriteZeroes: result = zero_ranges(io); break;

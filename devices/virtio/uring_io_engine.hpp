@@ -2,7 +2,8 @@
 // batch, completions announced on an eventfd registered with the ring (the event loop watches
 // it); in-flight requests keep their chain until their completion is reaped. Discard and
 // write-zeroes run as IORING_OP_FALLOCATE (and IORING_OP_WRITE of zeroes where fallocate cannot),
-// one step in flight per request, the next submitted from the previous one's completion.
+// one step in flight per request, the next submitted from the previous one's completion. Reads
+// and writes that O_DIRECT cannot take as they are run synchronously through a BounceTransfer.
 #pragma once
 
 #include <liburing.h>
@@ -11,6 +12,7 @@
 #include <optional>
 #include <vector>
 
+#include "devices/virtio/bounce_transfer.hpp"
 #include "devices/virtio/disk_image.hpp"
 #include "devices/virtio/io_engine.hpp"
 #include "vmm/base/event_fd.hpp"
@@ -32,6 +34,7 @@ public:
     std::size_t capacity() const override { return m_slots.size(); }
     int event_fd() const override { return m_event.fd(); }
     void drain() override;
+    [[nodiscard]] const BounceTransfer& bounce() const { return m_bounce; }
 
 private:
     // Where a Discard / WriteZeroes request stands (uring_io_engine_zeroing.cpp).
@@ -43,6 +46,8 @@ private:
     };
 
     void collect(std::vector<BlkCompletion>& done, io_uring_cqe* cqe);
+    // Whether every range of a WriteZeroes is whole blocks of the image's O_DIRECT alignment.
+    [[nodiscard]] bool zeroing_is_aligned(const BlkIo& io) const;
     static ZeroingProgress::Step first_step(const BlkIo& io, const BlkRange& range);
     io_uring_sqe* next_sqe();
     void start_zeroing(std::size_t slot);
@@ -59,6 +64,8 @@ private:
     std::vector<ZeroingProgress> m_zeroing; // per slot, for Discard / WriteZeroes
     bool m_draining = false;                // drain(): zeroing requests stop at their current step
     std::size_t m_in_flight = 0;
+    BounceTransfer m_bounce;
+    std::vector<BlkCompletion> m_bounced; // finished in submit(), handed out by the next reap()
 };
 
 } // namespace minivmm::virtio

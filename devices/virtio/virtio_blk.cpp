@@ -61,7 +61,9 @@ void VirtioBlk::read_config(std::uint64_t offset, std::span<std::uint8_t> data) 
     virtio_blk_config config{};
     config.capacity = m_image.size_bytes() / kSectorSize;
     config.seg_max = kQueueSize - 2; // §5.2.6.1: header and status take a descriptor each
-    config.blk_size = kSectorSize;
+    // With direct=on, the host's O_DIRECT block: requests aligned to it avoid the bounce buffer
+    // (§5.2.5: blk_size is "the optimal sector size"; smaller requests still work, bounced).
+    config.blk_size = std::max(kSectorSize, m_image.alignment().offset);
     config.max_discard_sectors = kMaxDiscardSectors;
     config.max_discard_seg = kMaxDiscardSegments;
     config.discard_sector_alignment = 1;
@@ -193,6 +195,8 @@ QueueRunner::Handled VirtioBlk::handle_chain(const DescriptorChain& chain)
         }
         BlkIo io{is_read ? BlkIo::Op::Read : BlkIo::Op::Write, chain.head, request.sector * kSectorSize,
             host_iovecs(data), request.status_address, static_cast<std::uint32_t>((is_read ? bytes : 0) + 1)};
+        io.guest_ranges = data;
+        io.memory = m_memory;
         m_engine->submit(std::move(io));
         return Handled::Done;
     }
