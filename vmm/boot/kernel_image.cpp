@@ -287,6 +287,12 @@ KernelImage load_bz_image(const GuestMemory& memory, std::span<const std::uint8_
     if (header.relocatable_kernel)
         run = std::max<std::uint64_t>(run, (load + alignment - 1) & ~(alignment - 1));
     const std::uint64_t init_size = header.init_size;
+    // boot.rst, "init_size": the memory the kernel needs from its runtime start before it can
+    // look at the memory map; every real kernel needs some, so 0 is a corrupt header (and would
+    // leave the decompression area unreserved).
+    if (init_size == 0)
+        throw UserError(fmt::format("kernel {}: init_size is 0, so the kernel would have no memory to decompress "
+                                    "into: the header is corrupt", name));
     if (run > ~init_size || !memory.contains(run, init_size))
         throw UserError(fmt::format("kernel {}: the kernel decompresses into [{:#x}, {:#x}) (init_size {}), which is not "
                                     "inside the guest's RAM ({}): give the guest more memory (--memory)", name, run,

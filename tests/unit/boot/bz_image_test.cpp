@@ -75,3 +75,11 @@ TEST_CASE("bzImage: init_size must fit in guest RAM where the kernel decompresse
     CHECK_THROWS_WITH(load_kernel(memory, make_bz_image({.init_size = 32 * MiB, .pref_address = 0x200000}), "bz"),
         Contains("decompresses into [0x200000, 0x2200000)") && Contains("give the guest more memory"));
 }
+
+TEST_CASE("boot.rst init_size: a header that needs no memory to decompress into is refused as corrupt")
+{
+    // Found by fuzz_guest_boot: init_size 0 was accepted and recorded as an empty kernel range.
+    const auto memory = guest_memory(16 * MiB);
+    CHECK_THROWS_WITH(load_kernel(memory, make_bz_image({.init_size = 0, .pref_address = 0x200000}), "bz"),
+        Contains("init_size is 0") && Contains("the header is corrupt"));
+}
