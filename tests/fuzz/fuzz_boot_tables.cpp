@@ -4,8 +4,8 @@
 // setup header, initrd and memory map, the PVH start info (Xen start_info.h) and the cmdline
 // against any length limit, written into 1 MiB of guest RAM.
 //
-// Input: a sequence of operations, one opcode byte each followed by its little-endian operands
-// (see the switch below). Anything a caller may pass wrongly is a UserError; any other exception
+// Input: up to 8 operations, one opcode byte each followed by its little-endian operands (see
+// the switch below). Anything a caller may pass wrongly is a UserError; any other exception
 // or a crash is a bug, and each builder's output is checked against its spec rules.
 #include <asm/bootparam.h>
 
@@ -220,7 +220,10 @@ void cmdline_limit(fuzz::InputReader& input)
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
     fuzz::InputReader input(data, size);
-    while (!input.empty()) {
+    // A few operations per input: each may copy a 128 KiB cmdline, and a long program of them
+    // finds nothing a short one does not, only slower.
+    constexpr int kMaxOperations = 8;
+    for (int operation = 0; operation < kMaxOperations && !input.empty(); ++operation) {
         switch (input.byte() % 6) {
         case 0: e820_for_size(input); break;
         case 1: initrd_placement(input); break;
