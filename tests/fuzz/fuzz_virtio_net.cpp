@@ -71,6 +71,19 @@ std::uint64_t features_from(std::uint16_t bits)
     return features;
 }
 
+// Bytes that differ from their neighbours, so a frame copied to the wrong offset does not
+// compare equal: a fixed pattern starting at `start` (< 256), long enough for any frame here.
+std::span<const std::uint8_t> pattern(std::size_t start)
+{
+    static const std::vector<std::uint8_t> bytes = [] {
+        std::vector<std::uint8_t> all(256 + kMaxGsoFrame + kVlanTagSize + 512);
+        for (std::size_t i = 0; i < all.size(); ++i)
+            all[i] = static_cast<std::uint8_t>(i * 7 + i / 251);
+        return all;
+    }();
+    return std::span(bytes).subspan(start);
+}
+
 // One chain the driver made available and has not got back yet.
 struct InFlight {
     std::vector<std::uint16_t> descriptors;            // to free when it comes back
@@ -219,8 +232,7 @@ private:
                 std::vector<std::uint8_t> content(std::min<std::uint64_t>(length, 0x4000));
                 const auto given = m_input.bytes(content.size() < 64 ? content.size() : 64);
                 std::memcpy(content.data(), given.data(), given.size());
-                for (std::size_t at = given.size(); at < content.size(); ++at)
-                    content[at] = static_cast<std::uint8_t>(at * 13 + length);
+                std::memcpy(content.data() + given.size(), pattern(length % 256).data(), content.size() - given.size());
                 if (m_memory.contains(address, content.size()))
                     (void)m_memory.write(address, content);
                 if (content.size() != length)
@@ -287,8 +299,7 @@ private:
         if (kind & 2)
             length = kMaxGsoFrame + kVlanTagSize + 1 + kind;
         frame.resize(kNetHeaderSize + length);
-        for (std::uint32_t i = 0; i < length; ++i)
-            frame[kNetHeaderSize + i] = static_cast<std::uint8_t>(i * 7 + kind);
+        std::memcpy(frame.data() + kNetHeaderSize, pattern(kind).data(), length);
         m_frames_in.push_back(frame);
         m_backend->incoming.push_back(std::move(frame));
     }
