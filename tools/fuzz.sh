@@ -24,6 +24,7 @@ if [[ ${#targets[@]} -eq 0 ]]; then
     read -r -a targets < <(sed -n 's/^set(minivmm_fuzz_targets \(.*\))$/\1/p' tests/fuzz/CMakeLists.txt)
 fi
 
+./tools/install-deps.sh --fuzz
 if [[ ! -f $build_dir/CMakeCache.txt ]]; then
     launcher=()
     if command -v ccache >/dev/null; then

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages minivmm needs to build and test (as root, or through sudo).
-# Usage: tools/install-deps.sh [--bench]   (--bench adds what the benchmarks compare against)
+# Usage: tools/install-deps.sh [--bench] [--fuzz]   (--bench adds what the benchmarks compare
+# against; --fuzz adds clang and its libFuzzer runtime for tools/fuzz.sh)
 set -euo pipefail
 
 packages=(build-essential cmake ninja-build pkg-config g++ gcc libfmt-dev libcli11-dev catch2
           linux-libc-dev liburing-dev libmnl-dev busybox-static cpio iproute2 e2fsprogs util-linux)
-if [[ "${1:-}" == "--bench" ]]; then
-    packages+=(qemu-system-x86 fio hyperfine time)
-fi
+for option in "$@"; do
+    case $option in
+    --bench) packages+=(qemu-system-x86 fio hyperfine time) ;;
+    --fuzz) packages+=(clang libclang-rt-14-dev) ;;
+    esac
+done
 
 missing=()
 for package in "${packages[@]}"; do
