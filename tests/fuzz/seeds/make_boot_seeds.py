@@ -123,7 +123,7 @@ def main():
                                       + b"\4\2" + u64(1 << 30) + b"\0" + struct.pack("<H", 2048) + b"\0" + b"\0" + u64(0),
         # write_cmdline: NUL inside, over 64 KiB, a limit of 0.
         "cmdline_limits": b"\5\x08" + struct.pack("<H", 10) + struct.pack("<H", 3) + u64(100) + b"\0"
-                          + b"\5\x02" + struct.pack("<H", 1) + u64(1 << 40) + b"\0"
+                          + b"\5\x02" + bytes([1]) + u64(1 << 40) + b"\0"
                           + b"\5\0" + struct.pack("<H", 1) + u64(0) + b"\0",
     })
 
