@@ -9,6 +9,7 @@
 // or a crash is a bug, and each builder's output is checked against its spec rules.
 #include <asm/bootparam.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -114,7 +115,7 @@ KernelImage kernel_from(fuzz::InputReader& input)
         BzImageHeader bz{};
         bz.header_length = input.byte() % (sizeof(setup_header) + 1);
         const auto bytes = input.bytes(bz.header_length);
-        std::memcpy(&bz.header, bytes.data(), bytes.size());
+        std::copy(bytes.begin(), bytes.end(), reinterpret_cast<std::uint8_t*>(&bz.header));
         bz.protocol = bz.header.version;
         kernel.kind = KernelKind::BzImage;
         kernel.bz_header = bz;

@@ -47,7 +47,7 @@ public:
         static_assert(std::is_trivially_copyable_v<T>);
         T value{};
         const std::size_t count = std::min(sizeof(T), remaining());
-        std::memcpy(&value, m_data + m_at, count);
+        std::copy_n(m_data + m_at, count, reinterpret_cast<std::uint8_t*>(&value)); // m_data may be null
         m_at += count;
         return value;
     }

@@ -12,6 +12,7 @@
 // ring entries to: every used element names a chain the driver made available and not yet got
 // back, its length fits that chain's device-writable bytes, a received frame arrives intact
 // (header num_buffers = buffers used), frames reach the backend unchanged, in order.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -231,8 +232,9 @@ private:
                 // Content: the input's bytes (the header first), the rest a pattern.
                 std::vector<std::uint8_t> content(std::min<std::uint64_t>(length, 0x4000));
                 const auto given = m_input.bytes(content.size() < 64 ? content.size() : 64);
-                std::memcpy(content.data(), given.data(), given.size());
-                std::memcpy(content.data() + given.size(), pattern(length % 256).data(), content.size() - given.size());
+                // std::copy, not memcpy: an empty buffer's data() may be null.
+                const auto rest = std::copy(given.begin(), given.end(), content.begin());
+                std::copy_n(pattern(length % 256).begin(), content.end() - rest, rest);
                 if (m_memory.contains(address, content.size()))
                     (void)m_memory.write(address, content);
                 if (content.size() != length)
@@ -291,7 +293,7 @@ private:
     {
         std::vector<std::uint8_t> frame(kNetHeaderSize);
         const auto header = m_input.bytes(kNetHeaderSize);
-        std::memcpy(frame.data(), header.data(), header.size());
+        std::copy(header.begin(), header.end(), frame.begin());
         const std::uint8_t kind = m_input.byte();
         std::uint32_t length = m_input.u16();
         if (kind & 1)
@@ -299,7 +301,7 @@ private:
         if (kind & 2)
             length = kMaxGsoFrame + kVlanTagSize + 1 + kind;
         frame.resize(kNetHeaderSize + length);
-        std::memcpy(frame.data() + kNetHeaderSize, pattern(kind).data(), length);
+        std::copy_n(pattern(kind).begin(), length, frame.begin() + kNetHeaderSize);
         m_frames_in.push_back(frame);
         m_backend->incoming.push_back(std::move(frame));
     }
