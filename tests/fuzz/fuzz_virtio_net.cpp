@@ -48,7 +48,9 @@ class CountingNotifier final : public DeviceNotifier {
 public:
     void signal_used_queue(std::uint16_t) override {}
     void report_guest_error(std::string_view) override { ++guest_errors; }
+    void schedule_queue_rerun(std::uint16_t queue) override { reruns.push_back(queue); }
     int guest_errors = 0;
+    std::vector<std::uint16_t> reruns; // queues the device asked the event loop to run again
 };
 
 class FuzzGate final : public RequestGate {
@@ -140,6 +142,7 @@ public:
     {
         while (!m_input.empty()) {
             step(m_input.byte());
+            run_reruns();
             check_used(*m_rx, true);
             check_used(*m_tx, false);
         }
@@ -147,6 +150,7 @@ public:
         m_gate->refuse = false;
         m_net->process_queue(VirtioNet::kTxQueue);
         m_net->process_queue(VirtioNet::kRxQueue);
+        run_reruns();
         check_used(*m_rx, true);
         check_used(*m_tx, false);
         if (std::getenv("MINIVMM_FUZZ_VERBOSE")) {
@@ -159,6 +163,18 @@ public:
     }
 
 private:
+    // What the event loop does for schedule_queue_rerun(): run the queue again, a bounded number
+    // of passes (a device asking forever would be a bug the harness must not hang on).
+    void run_reruns()
+    {
+        for (int pass = 0; pass < 64 && !m_notifier.reruns.empty(); ++pass) {
+            const std::uint16_t queue = m_notifier.reruns.front();
+            m_notifier.reruns.erase(m_notifier.reruns.begin());
+            m_net->process_queue(queue);
+        }
+        m_notifier.reruns.clear();
+    }
+
     bool mergeable() const { return m_features & feature_bit(VIRTIO_NET_F_MRG_RXBUF); }
 
     void activate()
@@ -360,6 +376,7 @@ private:
             // virtio-v1.2 §2.4 (Device Reset), then the driver sets the device up again.
             m_net->reset();
             m_backend->incoming.clear();
+            m_notifier.reruns.clear();
             activate();
             break;
         default: {
