@@ -64,6 +64,18 @@ std::map<int, std::string> open_fds(pid_t pid)
     return fds;
 }
 
+// How to start a jailed minivmm. In sanitizer builds LeakSanitizer's check at exit needs
+// /proc/self (maps, task list), which the jail hides on purpose: it is switched off for jailed
+// runs there (README.md, "Sandbox"); everything else, ASan included, stays on.
+std::vector<std::string> jailed_command()
+{
+#if defined(__SANITIZE_ADDRESS__)
+    return {"/usr/bin/env", "ASAN_OPTIONS=detect_leaks=0", minivmm_binary(), "run"};
+#else
+    return {minivmm_binary(), "run"};
+#endif
+}
+
 std::string make_disk(const TempDir& dir)
 {
     const std::string image = dir.file("disk.img");
@@ -193,9 +205,15 @@ TEST_CASE("--jail: a VM with a disk runs from an empty directory as 65534:65534 
 
     SECTION("the blk guest's whole protocol passes inside the jail")
     {
-        std::vector<std::string> args {"--kernel", testguest("blk"), "--disk", "path=" + image};
-        args.insert(args.end(), jail_args.begin(), jail_args.end());
-        const auto result = run_vmm(args);
+        std::vector<std::string> argv = jailed_command();
+        for (const std::string& arg : std::vector<std::string> {"--kernel", testguest("blk"), "--disk", "path=" + image})
+            argv.push_back(arg);
+        argv.insert(argv.end(), jail_args.begin(), jail_args.end());
+        ProcessOptions options;
+        options.timeout = std::chrono::seconds(60);
+        const auto result = run_process(argv, options);
+        INFO("stdout: " << result.out << "\nstderr: " << result.err);
+        REQUIRE_FALSE(result.timed_out);
         CHECK(result.exit_status == 0);
         CHECK(has_line(result.out, "blk: done"));
         CHECK(result.err.empty());
@@ -203,8 +221,9 @@ TEST_CASE("--jail: a VM with a disk runs from an empty directory as 65534:65534 
 
     SECTION("while it runs: its root is the jail, it is 65534:65534 without capabilities, and only its own fds are open")
     {
-        std::vector<std::string> argv {minivmm_binary(), "run", "--kernel", testguest("blk"), "--cmdline",
-            "blk.mode=durability", "--disk", "path=" + image};
+        std::vector<std::string> argv = jailed_command();
+        for (const std::string& arg : std::vector<std::string> {"--kernel", testguest("blk"), "--cmdline", "blk.mode=durability", "--disk", "path=" + image})
+            argv.push_back(arg);
         argv.insert(argv.end(), jail_args.begin(), jail_args.end());
         BackgroundProcess vmm(argv);
         REQUIRE(vmm.wait_for_line("blk: flushed", std::chrono::seconds(30)));

@@ -41,6 +41,7 @@ constexpr std::array kVcpuSyscalls {
     MINIVMM_SYSCALL(timer_delete, "CPU limiter: the budget timer at thread end"),
     MINIVMM_SYSCALL(clock_nanosleep, "CPU limiter: sleeping to the end of the period"),
     MINIVMM_SYSCALL(io_uring_enter, "virtio-blk reset from a guest MMIO write drains the io_uring"),
+    MINIVMM_SYSCALL(read, "the same drain consumes the io_uring completion eventfd (uring_io_engine.cpp)"),
 };
 
 constexpr std::array kEventLoopSyscalls {
@@ -100,6 +101,7 @@ constexpr std::array kSanitizerSyscalls {
     MINIVMM_SYSCALL(sched_yield, "LSan StopTheWorld: waiting for the tracer"),
     MINIVMM_SYSCALL(openat, "LSan: /proc/self/task, /proc/self/maps"),
     MINIVMM_SYSCALL(open, "LSan: /proc/self/task, /proc/self/maps"),
+    MINIVMM_SYSCALL(getdents, "LSan: listing /proc/self/task (the runtime uses the old call)"),
     MINIVMM_SYSCALL(getdents64, "LSan: listing /proc/self/task"),
     MINIVMM_SYSCALL(read, "LSan: /proc/self/maps"),
     MINIVMM_SYSCALL(close, "LSan: /proc files"),
@@ -110,6 +112,7 @@ constexpr std::array kSanitizerSyscalls {
     MINIVMM_SYSCALL(newfstatat, "sanitizer runtime: mapping files"),
     MINIVMM_SYSCALL(fstat, "sanitizer runtime: mapping files"),
     MINIVMM_SYSCALL(lseek, "sanitizer runtime: reading files"),
+    MINIVMM_SYSCALL(pipe2, "ASan: IsAccessibleMemoryRange probes memory through a pipe (unwinding, thread exit)"),
 };
 constexpr bool kSanitizerBuild = true;
 #else
