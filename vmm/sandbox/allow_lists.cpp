@@ -20,6 +20,7 @@ namespace {
 constexpr std::array kCommonSyscalls {
     MINIVMM_SYSCALL(write, "stderr lines, console output, eventfd signals (irqfd, queue wake-ups), the SIGSYS line"),
     MINIVMM_SYSCALL(futex, "mutexes and condition variables (VmStopper, device state), thread joins"),
+    MINIVMM_SYSCALL(poll, "console output waits until stdout is writable or a stop (console_output.cpp)"),
     MINIVMM_SYSCALL(mmap, "malloc: new arenas and large blocks"),
     MINIVMM_SYSCALL(munmap, "free of large blocks, teardown of mappings"),
     MINIVMM_SYSCALL(mprotect, "malloc: growing a thread's arena"),
