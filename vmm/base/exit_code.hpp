@@ -10,6 +10,7 @@ enum class ExitCode : int {
     Usage = 2,             // bad command line (unknown option, malformed value)
     VmmError = 120,        // bad input file, host failure, missing /dev/kvm
     GuestCrash = 121,      // triple fault, KVM internal error, unhandled exit, guest panic
+    SeccompViolation = 122, // a VMM thread made a system call outside its seccomp allow-list
     Timeout = 124,         // --timeout expired (the same code as timeout(1))
     Interrupted = 130,     // the user quit (Ctrl-A x) or a signal ended the VM
 };

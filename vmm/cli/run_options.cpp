@@ -1,5 +1,6 @@
 #include "vmm/cli/run_options.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -61,6 +62,16 @@ void add_run_options(CLI::App& run, RunOptions& options)
     run.add_option("--metrics", options.metrics, "Append the limits report as JSON lines to FILE")->group(limits);
     run.add_option("--metrics-interval", options.metrics_interval, "Seconds between --metrics records (default 1)")
         ->group(limits);
+
+    auto* sandbox_group = "Sandbox";
+    run.add_option("--seccomp", options.seccomp,
+           "System call filters per thread: enforce (a forbidden call ends minivmm, exit 122) | log | off")
+        ->capture_default_str()
+        ->group(sandbox_group);
+    run.add_option("--jail", options.jail, "After opening every file, pivot_root into DIR (needs --uid, --gid)")
+        ->group(sandbox_group);
+    run.add_option("--uid", options.uid, "User id to run as inside --jail")->group(sandbox_group);
+    run.add_option("--gid", options.gid, "Group id to run as inside --jail")->group(sandbox_group);
 }
 
 vm::VmConfig to_vm_config(const RunOptions& options)
@@ -131,6 +142,16 @@ vm::VmConfig to_vm_config(const RunOptions& options)
     if (!(options.metrics_interval > 0) || !std::isfinite(options.metrics_interval))
         throw UserError(fmt::format("--metrics-interval {}: must be a positive number of seconds", options.metrics_interval));
     limits.metrics_interval = std::chrono::milliseconds(static_cast<long long>(std::ceil(options.metrics_interval * 1000.0)));
+
+    config.sandbox.seccomp = sandbox::parse_seccomp_mode(options.seccomp);
+    config.sandbox.jail = sandbox::parse_jail_options(options.jail, options.uid, options.gid);
+    if (config.sandbox.jail) {
+        struct stat status {};
+        if (::stat(options.jail.c_str(), &status) != 0)
+            throw UserError(fmt::format("--jail {}: {}", options.jail, std::strerror(errno)));
+        if (!S_ISDIR(status.st_mode))
+            throw UserError(fmt::format("--jail {}: not a directory", options.jail));
+    }
     return config;
 }
 

@@ -35,6 +35,11 @@ struct RunOptions {
     bool limits_report = false;
     std::string metrics;
     double metrics_interval = 1.0;
+    // Sandbox (README.md, "Sandbox").
+    std::string seccomp = "enforce";
+    std::string jail;
+    std::string uid;
+    std::string gid;
 };
 
 void add_run_options(CLI::App& run, RunOptions& options);

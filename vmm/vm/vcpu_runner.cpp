@@ -60,7 +60,7 @@ void VcpuRunner::kick()
         ::pthread_kill(m_thread, vcpu_kick_signal());
 }
 
-void VcpuRunner::run()
+void VcpuRunner::run(const std::function<void()>& confine)
 {
     {
         std::lock_guard lock(m_thread_mutex);
@@ -77,6 +77,8 @@ void VcpuRunner::run()
     ::pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
 
     try {
+        if (confine)
+            confine();
         run_loop();
     } catch (const std::exception& error) {
         m_context.stopper.stop({StopKind::VmmError, 0, fmt::format("vCPU {}: {}", m_vcpu.index(), error.what())});

@@ -59,8 +59,10 @@ public:
     {
     }
 
-    // Runs until the VM stops. Call on the vCPU's own thread.
-    void run();
+    // Runs until the VM stops. Call on the vCPU's own thread. `confine` (may be empty) runs on
+    // that thread once it is named and its signal mask set, before the first KVM_RUN: it loads
+    // the thread's seccomp filter (vmm/sandbox/syscall_filter.hpp).
+    void run(const std::function<void()>& confine = {});
     // From any thread: make run() notice the stop promptly.
     void kick();
 

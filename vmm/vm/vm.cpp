@@ -24,6 +24,7 @@
 #include "vmm/net/vlan_id.hpp"
 #include "vmm/vm/boot_setup.hpp"
 #include "vmm/vm/kvm_interrupt_line.hpp"
+#include "vmm/sandbox/sigsys_handler.hpp"
 #include "vmm/vm/register_dump.hpp"
 
 namespace minivmm::vm {
@@ -316,12 +317,27 @@ StopReason Vm::run()
     ::signal(SIGPIPE, SIG_IGN);
 
     m_started = std::chrono::steady_clock::now();
-    start_metrics();
+    start_metrics(); // opens the --metrics file: before the jail hides the file system
+    const ThreadFilters filters = enter_sandbox();
     {
         std::vector<std::jthread> threads;
-        for (auto& runner : m_runners)
-            threads.emplace_back([&runner] { runner->run(); });
+        for (std::size_t index = 0; index < m_runners.size(); ++index) {
+            const sandbox::SyscallFilter* filter = filters.vcpus.empty() ? nullptr : &filters.vcpus[index];
+            threads.emplace_back([runner = m_runners[index].get(), filter] {
+                runner->run([filter] {
+                    if (!filter)
+                        return;
+                    filter->load_into_current_thread();
+                    sandbox::run_violation_test_hook(sandbox::ThreadKind::Vcpu);
+                });
+            });
+        }
         try {
+            // After the vCPU threads exist: a thread inherits the filters of its creator.
+            if (filters.event_loop) {
+                filters.event_loop->load_into_current_thread();
+                sandbox::run_violation_test_hook(sandbox::ThreadKind::EventLoop);
+            }
             m_loop.run();
         } catch (const std::exception& error) {
             m_stopper.stop({StopKind::VmmError, 0, fmt::format("event loop: {}", error.what())});

@@ -12,6 +12,7 @@
 #include "vmm/bus/bus.hpp"
 #include "vmm/kvm/kvm.hpp"
 #include "vmm/memory/guest_memory.hpp"
+#include "vmm/sandbox/syscall_filter.hpp"
 #include "vmm/vm/boot_setup.hpp"
 #include "vmm/limiter/limits_report.hpp"
 #include "vmm/vm/rate_limit_gate.hpp"
@@ -62,6 +63,14 @@ private:
     [[nodiscard]] std::vector<limiter::ResourceReport> limit_rows(bool final) const;
     void start_metrics();
     void write_metrics(bool final);
+    // The filters each thread loads once it is set up (vm_sandbox.cpp); empty with --seccomp off.
+    struct ThreadFilters {
+        std::vector<sandbox::SyscallFilter> vcpus; // one per runner, same order
+        std::optional<sandbox::SyscallFilter> event_loop;
+    };
+    // Closes the sandbox around the finished machine, before any other thread exists:
+    // no-new-privs, the --jail, the SIGSYS handler, and the compiled filters (vm_sandbox.cpp).
+    ThreadFilters enter_sandbox();
 
     VmConfig m_config;
     VmStopper m_stopper;

@@ -10,6 +10,7 @@
 
 #include "vmm/limiter/cpu_allocation.hpp"
 #include "vmm/limiter/memory_allocation.hpp"
+#include "vmm/sandbox/sandbox_config.hpp"
 
 namespace minivmm::vm {
 
@@ -42,6 +43,7 @@ struct VmConfig {
     std::vector<std::string> disks;        // --disk specs, parsed by the virtio-blk layer
     std::vector<std::string> nets;         // --net specs, parsed by the virtio-net layer
     LimitConfig limits;
+    sandbox::SandboxConfig sandbox;        // --seccomp, --jail/--uid/--gid
 };
 
 } // namespace minivmm::vm

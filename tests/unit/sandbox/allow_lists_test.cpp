@@ -1,0 +1,108 @@
+// Tests for vmm/sandbox/allow_lists.hpp: the per-thread-kind lists as data.
+#include <catch2/catch.hpp>
+
+#include <linux/kvm.h>
+#include <seccomp.h>
+
+#include <set>
+#include <string>
+
+#include "vmm/sandbox/allow_lists.hpp"
+
+using namespace minivmm::sandbox;
+
+namespace {
+bool allows(ThreadKind kind, std::string_view name)
+{
+    for (const auto& entry : allowed_syscalls(kind))
+        if (entry.name == name)
+            return true;
+    return false;
+}
+
+bool allows_ioctl(ThreadKind kind, unsigned long request)
+{
+    for (const auto& entry : allowed_ioctls(kind))
+        if (entry.request == request)
+            return true;
+    return false;
+}
+} // namespace
+
+TEST_CASE("every entry names a real x86_64 system call with its own number, once, and says who needs it")
+{
+    for (ThreadKind kind : kAllThreadKinds) {
+        INFO(thread_kind_name(kind));
+        std::set<long> numbers;
+        for (const auto& entry : allowed_syscalls(kind)) {
+            INFO(entry.name);
+            CHECK(seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, std::string(entry.name).c_str()) == entry.number);
+            CHECK(numbers.insert(entry.number).second);
+            CHECK_FALSE(entry.why.empty());
+        }
+        std::set<unsigned long> requests;
+        for (const auto& entry : allowed_ioctls(kind)) {
+            INFO(entry.name);
+            CHECK(requests.insert(entry.request).second);
+            CHECK_FALSE(entry.why.empty());
+        }
+    }
+}
+
+TEST_CASE("ioctl is never allowed wholesale: only through the request list")
+{
+    for (ThreadKind kind : kAllThreadKinds)
+        CHECK_FALSE(allows(kind, "ioctl"));
+}
+
+TEST_CASE("every thread can report a violation and end the process")
+{
+    for (ThreadKind kind : kAllThreadKinds) {
+        INFO(thread_kind_name(kind));
+        CHECK(allows(kind, "write"));
+        CHECK(allows(kind, "exit_group"));
+        CHECK(allows(kind, "rt_sigreturn"));
+        CHECK(allows(kind, "futex"));
+    }
+}
+
+TEST_CASE("the vCPU thread runs the vCPU but cannot build machines; the loop cannot run a vCPU")
+{
+    CHECK(allows_ioctl(ThreadKind::Vcpu, KVM_RUN));
+    CHECK_FALSE(allows_ioctl(ThreadKind::EventLoop, KVM_RUN));
+    for (ThreadKind kind : kAllThreadKinds) {
+        INFO(thread_kind_name(kind));
+        CHECK_FALSE(allows_ioctl(kind, KVM_CREATE_VM));
+        CHECK_FALSE(allows_ioctl(kind, KVM_CREATE_VCPU));
+        CHECK_FALSE(allows_ioctl(kind, KVM_SET_USER_MEMORY_REGION));
+        CHECK_FALSE(allows_ioctl(kind, KVM_SET_CPUID2));
+        CHECK_FALSE(allows_ioctl(kind, KVM_SET_SREGS));
+    }
+}
+
+TEST_CASE("no thread may start programs, open files, make sockets or change identity after setup")
+{
+    for (ThreadKind kind : kAllThreadKinds) {
+        INFO(thread_kind_name(kind));
+        for (const auto* name : {"execve", "execveat", "socket", "connect", "bind", "setuid", "setgid", "mount",
+                 "unshare", "pivot_root", "kexec_load", "init_module", "bpf", "process_vm_writev", "fork", "vfork",
+                 "uname", "mknodat", "chmod", "unlink", "io_uring_setup", "memfd_create"}) {
+            INFO(name);
+            CHECK_FALSE(allows(kind, name));
+        }
+        if (!sanitizer_extras_compiled_in()) {
+            for (const auto* name : {"open", "openat", "clone", "clone3", "ptrace", "prctl"}) {
+                INFO(name);
+                CHECK_FALSE(allows(kind, name));
+            }
+        }
+    }
+}
+
+TEST_CASE("the lists stay as short as Firecracker's (~27 vCPU, ~50 VMM system calls)")
+{
+    if (sanitizer_extras_compiled_in())
+        return; // the sanitizer runtime's additions are counted separately
+    CHECK(allowed_syscalls(ThreadKind::Vcpu).size() <= 27);
+    CHECK(allowed_syscalls(ThreadKind::EventLoop).size() <= 50);
+}

@@ -1,0 +1,173 @@
+// The per-thread-kind allow-lists (allow_lists.hpp). One line per entry, saying who needs it.
+// Keep them short: every entry is attack surface a compromised device emulation could use.
+#include "vmm/sandbox/allow_lists.hpp"
+
+#include <sys/ioctl.h>
+#include <linux/if_tun.h>
+#include <linux/kvm.h>
+#include <sys/syscall.h>
+
+#include <array>
+#include <span>
+
+namespace minivmm::sandbox {
+
+namespace {
+#define MINIVMM_SYSCALL(name, why) AllowedSyscall {__NR_##name, #name, why}
+#define MINIVMM_IOCTL(request, why) AllowedIoctl {request, #request, why}
+
+// What every thread may do, whatever its job.
+constexpr std::array kCommonSyscalls {
+    MINIVMM_SYSCALL(write, "stderr lines, console output, eventfd signals (irqfd, queue wake-ups), the SIGSYS line"),
+    MINIVMM_SYSCALL(futex, "mutexes and condition variables (VmStopper, device state), thread joins"),
+    MINIVMM_SYSCALL(poll, "console output waits until stdout is writable or a stop (console_output.cpp)"),
+    MINIVMM_SYSCALL(mmap, "malloc: new arenas and large blocks"),
+    MINIVMM_SYSCALL(munmap, "free of large blocks, teardown of mappings"),
+    MINIVMM_SYSCALL(mprotect, "malloc: growing a thread's arena"),
+    MINIVMM_SYSCALL(madvise, "free: trimming arenas; thread exit releasing its stack"),
+    MINIVMM_SYSCALL(brk, "malloc on the main arena"),
+    MINIVMM_SYSCALL(clock_gettime, "thread CPU-time clocks (not in the vDSO): limiter, --metrics"),
+    MINIVMM_SYSCALL(rt_sigprocmask, "pthread_sigmask around the kick signal; abort()"),
+    MINIVMM_SYSCALL(rt_sigreturn, "return from the vCPU kick / throttle signal handlers"),
+    MINIVMM_SYSCALL(getpid, "abort() on a failed assertion (raise)"),
+    MINIVMM_SYSCALL(gettid, "abort() on a failed assertion (raise)"),
+    MINIVMM_SYSCALL(tgkill, "abort() on a failed assertion; kicking a vCPU thread (pthread_kill)"),
+    MINIVMM_SYSCALL(exit_group, "process exit, also from the SIGSYS handler"),
+};
+
+constexpr std::array kVcpuSyscalls {
+    MINIVMM_SYSCALL(exit, "the vCPU thread ends"),
+    MINIVMM_SYSCALL(timer_create, "CPU limiter: the per-thread CPU-time budget timer (thread_cpu_timer.cpp)"),
+    MINIVMM_SYSCALL(timer_settime, "CPU limiter: arming the budget timer"),
+    MINIVMM_SYSCALL(timer_delete, "CPU limiter: the budget timer at thread end"),
+    MINIVMM_SYSCALL(clock_nanosleep, "CPU limiter: sleeping to the end of the period"),
+    MINIVMM_SYSCALL(io_uring_enter, "virtio-blk reset from a guest MMIO write drains the io_uring"),
+    MINIVMM_SYSCALL(read, "the same drain consumes the io_uring completion eventfd (uring_io_engine.cpp)"),
+};
+
+constexpr std::array kEventLoopSyscalls {
+    MINIVMM_SYSCALL(epoll_wait, "the event loop"),
+    MINIVMM_SYSCALL(epoll_ctl, "devices (un)watching fds: virtio-net rx, rate-limit timers, teardown"),
+    MINIVMM_SYSCALL(read, "eventfds, timerfds, the signalfd, stdin, taps (virtio-net rx)"),
+    MINIVMM_SYSCALL(writev, "taps (virtio-net tx)"),
+    MINIVMM_SYSCALL(preadv, "the sync disk engine"),
+    MINIVMM_SYSCALL(pwritev, "the sync disk engine"),
+    MINIVMM_SYSCALL(fdatasync, "virtio-blk flush (sync engine)"),
+    MINIVMM_SYSCALL(fallocate, "virtio-blk discard / write-zeroes"),
+    MINIVMM_SYSCALL(io_uring_enter, "the io_uring disk engine"),
+    MINIVMM_SYSCALL(timerfd_settime, "rate-limit gates arming their wake-up timer"),
+    MINIVMM_SYSCALL(close, "teardown: every fd"),
+    MINIVMM_SYSCALL(mincore, "--limits-report / --metrics: resident guest RAM"),
+};
+
+// ioctls every thread may make: restoring the terminal from the SIGSYS handler.
+constexpr std::array kCommonIoctls {
+    MINIVMM_IOCTL(TCSETS, "tcsetattr(TCSANOW): RawTerminal::restore_saved, also from the SIGSYS handler"),
+};
+
+constexpr std::array kVcpuIoctls {
+    MINIVMM_IOCTL(KVM_RUN, "the exit loop"),
+    MINIVMM_IOCTL(KVM_GET_REGS, "instruction completion, crash register dump"),
+    MINIVMM_IOCTL(KVM_SET_REGS, "instruction completion (int3, fwait, ldmxcsr/stmxcsr)"),
+    MINIVMM_IOCTL(KVM_GET_SREGS, "instruction completion, crash register dump"),
+    MINIVMM_IOCTL(KVM_GET_FPU, "instruction completion (fwait, MXCSR)"),
+    MINIVMM_IOCTL(KVM_SET_FPU, "instruction completion (ldmxcsr)"),
+    MINIVMM_IOCTL(KVM_GET_VCPU_EVENTS, "instruction completion: injecting #BP / #NM / #MF"),
+    MINIVMM_IOCTL(KVM_SET_VCPU_EVENTS, "instruction completion: injecting #BP / #NM / #MF"),
+    MINIVMM_IOCTL(KVM_TRANSLATE, "instruction completion and the crash dump's code bytes"),
+    MINIVMM_IOCTL(KVM_IRQ_LINE, "the 16550 UART raising IRQ 4 from a register write"),
+    MINIVMM_IOCTL(TUNSETOFFLOAD, "virtio-net: the guest's feature negotiation (an MMIO write) sets tap offloads"),
+};
+
+constexpr std::array kEventLoopIoctls {
+    MINIVMM_IOCTL(KVM_IRQ_LINE, "the 16550 UART raising IRQ 4 on console input"),
+    MINIVMM_IOCTL(KVM_GET_REGS, "--timeout: where each vCPU was"),
+    MINIVMM_IOCTL(KVM_GET_SREGS, "--timeout: where each vCPU was"),
+    MINIVMM_IOCTL(KVM_TRANSLATE, "--timeout: code bytes at RIP"),
+    MINIVMM_IOCTL(TUNSETOFFLOAD, "virtio-net: offloads set when the device activates"),
+    MINIVMM_IOCTL(TCGETS, "RawTerminal: tcgetattr at teardown; isatty() by stdio"),
+};
+
+#if defined(__SANITIZE_ADDRESS__)
+// ASan/LSan runtime (sanitizer builds only): LeakSanitizer's check at exit stops the world with
+// a tracer task (clone, prctl PR_SET_PTRACER, ptrace, wait4) that lists /proc/self/task and
+// reads /proc/self/maps; reports are symbolized and written by the runtime itself.
+constexpr std::array kSanitizerSyscalls {
+    MINIVMM_SYSCALL(clone, "LSan StopTheWorld: the tracer task"),
+    MINIVMM_SYSCALL(ptrace, "LSan StopTheWorld: attaching to every thread"),
+    MINIVMM_SYSCALL(wait4, "LSan StopTheWorld: waiting for the tracer and the stopped threads"),
+    MINIVMM_SYSCALL(prctl, "LSan StopTheWorld: PR_SET_PTRACER, PR_SET_PDEATHSIG, PR_GET_DUMPABLE"),
+    MINIVMM_SYSCALL(sigaltstack, "sanitizer runtime: the alternate signal stack"),
+    MINIVMM_SYSCALL(rt_sigaction, "sanitizer runtime: its own signal handlers"),
+    MINIVMM_SYSCALL(sched_yield, "LSan StopTheWorld: waiting for the tracer"),
+    MINIVMM_SYSCALL(openat, "LSan: /proc/self/task, /proc/self/maps"),
+    MINIVMM_SYSCALL(open, "LSan: /proc/self/task, /proc/self/maps"),
+    MINIVMM_SYSCALL(getdents, "LSan: listing /proc/self/task (the runtime uses the old call)"),
+    MINIVMM_SYSCALL(getdents64, "LSan: listing /proc/self/task"),
+    MINIVMM_SYSCALL(read, "LSan: /proc/self/maps"),
+    MINIVMM_SYSCALL(close, "LSan: /proc files"),
+    MINIVMM_SYSCALL(exit, "LSan StopTheWorld: the tracer task ends"),
+    MINIVMM_SYSCALL(kill, "LSan StopTheWorld: ending the tracer"),
+    MINIVMM_SYSCALL(getppid, "LSan StopTheWorld: the tracer checks its parent"),
+    MINIVMM_SYSCALL(readlink, "sanitizer runtime: /proc/self/exe for reports"),
+    MINIVMM_SYSCALL(newfstatat, "sanitizer runtime: mapping files"),
+    MINIVMM_SYSCALL(fstat, "sanitizer runtime: mapping files"),
+    MINIVMM_SYSCALL(lseek, "sanitizer runtime: reading files"),
+    MINIVMM_SYSCALL(pipe2, "ASan: IsAccessibleMemoryRange probes memory through a pipe (unwinding, thread exit)"),
+};
+constexpr bool kSanitizerBuild = true;
+#else
+constexpr std::array<AllowedSyscall, 0> kSanitizerSyscalls {};
+constexpr bool kSanitizerBuild = false;
+#endif
+
+#undef MINIVMM_SYSCALL
+#undef MINIVMM_IOCTL
+
+template<class T>
+void append_missing(std::vector<T>& to, std::span<const T> from)
+{
+    for (const T& entry : from) {
+        bool present = false;
+        for (const T& existing : to)
+            present = present || existing.name == entry.name;
+        if (!present)
+            to.push_back(entry);
+    }
+}
+} // namespace
+
+std::vector<AllowedSyscall> allowed_syscalls(ThreadKind kind)
+{
+    std::vector<AllowedSyscall> list;
+    switch (kind) {
+    case ThreadKind::Vcpu:
+        append_missing<AllowedSyscall>(list, kVcpuSyscalls);
+        break;
+    case ThreadKind::EventLoop:
+        append_missing<AllowedSyscall>(list, kEventLoopSyscalls);
+        break;
+    }
+    append_missing<AllowedSyscall>(list, kCommonSyscalls);
+    append_missing<AllowedSyscall>(list, kSanitizerSyscalls);
+    return list;
+}
+
+std::vector<AllowedIoctl> allowed_ioctls(ThreadKind kind)
+{
+    std::vector<AllowedIoctl> list;
+    switch (kind) {
+    case ThreadKind::Vcpu:
+        append_missing<AllowedIoctl>(list, kVcpuIoctls);
+        break;
+    case ThreadKind::EventLoop:
+        append_missing<AllowedIoctl>(list, kEventLoopIoctls);
+        break;
+    }
+    append_missing<AllowedIoctl>(list, kCommonIoctls);
+    return list;
+}
+
+bool sanitizer_extras_compiled_in() { return kSanitizerBuild; }
+
+} // namespace minivmm::sandbox

@@ -1,0 +1,38 @@
+// The seccomp allow-lists, one per thread kind, as data: every system call a thread of that kind
+// may make after setup, each with who needs it, and for ioctl(2) the request numbers it may pass
+// (the filter compares argument 1). Everything else is a violation (seccomp_filter.hpp).
+//
+// The lists were found by running the whole test suite (both disk engines, taps, the limiter,
+// --metrics, --trace, a terminal console, the Linux guests) with `--seccomp log` and in enforce
+// mode, in the normal and the ASan/UBSan build. Sanitizer builds (GCC defines
+// __SANITIZE_ADDRESS__) add what the sanitizer runtime itself calls, e.g. LeakSanitizer's
+// StopTheWorld at exit (clone, ptrace, wait4, /proc/self/task): compiled in there only.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "vmm/sandbox/thread_kind.hpp"
+
+namespace minivmm::sandbox {
+
+struct AllowedSyscall {
+    long number;           // __NR_* for x86_64
+    std::string_view name; // as in syscalls(2)
+    std::string_view why;  // who needs it
+};
+
+struct AllowedIoctl {
+    unsigned long request;
+    std::string_view name;
+    std::string_view why;
+};
+
+// The system calls `kind` may make (ioctl is never among them: see allowed_ioctls).
+[[nodiscard]] std::vector<AllowedSyscall> allowed_syscalls(ThreadKind kind);
+// The ioctl(2) requests `kind` may make; ioctl is allowed with these requests only.
+[[nodiscard]] std::vector<AllowedIoctl> allowed_ioctls(ThreadKind kind);
+// True in a build whose lists include the sanitizer runtime's extra system calls.
+[[nodiscard]] bool sanitizer_extras_compiled_in();
+
+} // namespace minivmm::sandbox

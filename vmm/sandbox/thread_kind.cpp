@@ -1,0 +1,17 @@
+// Names of the thread kinds (thread_kind.hpp).
+#include "vmm/sandbox/thread_kind.hpp"
+
+namespace minivmm::sandbox {
+
+std::string_view thread_kind_name(ThreadKind kind)
+{
+    switch (kind) {
+    case ThreadKind::Vcpu:
+        return "vcpu";
+    case ThreadKind::EventLoop:
+        return "event-loop";
+    }
+    return "unknown";
+}
+
+} // namespace minivmm::sandbox

@@ -1,0 +1,21 @@
+// ThreadKind: the kinds of threads minivmm runs, each confined by its own seccomp allow-list
+// (allow_lists.hpp). A new kind of thread (API server, migration, backup) is one more value
+// here and one more list there.
+#pragma once
+
+#include <array>
+#include <string_view>
+
+namespace minivmm::sandbox {
+
+enum class ThreadKind {
+    Vcpu,      // one per vCPU: KVM_RUN and exit dispatch (vmm/vm/vcpu_runner.cpp)
+    EventLoop, // the main thread: the event loop, then teardown and exit (vmm/vm/vm.cpp)
+};
+
+inline constexpr std::array kAllThreadKinds {ThreadKind::Vcpu, ThreadKind::EventLoop};
+
+// "vcpu", "event-loop": the name in the SIGSYS message and in the documentation.
+[[nodiscard]] std::string_view thread_kind_name(ThreadKind kind);
+
+} // namespace minivmm::sandbox
