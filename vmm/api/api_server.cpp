@@ -1,0 +1,140 @@
+// The control API's HTTP server (api_server.hpp) on libmicrohttpd 0.9.75 (Debian 12): RFC 9112
+// (HTTP/1.1) framing is MHD's; this file collects each request's body, enforces the size limit
+// and turns handler answers and failures into JSON responses.
+#include "vmm/api/api_server.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <microhttpd.h>
+
+#include <charconv>
+#include <cstring>
+#include <memory>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "vmm/base/sys_error.hpp"
+
+namespace minivmm::api {
+
+namespace {
+
+// What one connection's current request has sent so far.
+struct PendingRequest {
+    std::string body;
+    bool too_large = false;
+};
+
+MHD_Result send(MHD_Connection* connection, const ApiResponse& response)
+{
+    MHD_Response* reply = MHD_create_response_from_buffer(response.body.size(),
+        const_cast<char*>(response.body.data()), MHD_RESPMEM_MUST_COPY);
+    if (!reply)
+        return MHD_NO;
+    MHD_add_response_header(reply, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    const MHD_Result queued = MHD_queue_response(connection, static_cast<unsigned>(response.status), reply);
+    MHD_destroy_response(reply);
+    return queued;
+}
+
+std::optional<std::uint64_t> content_length(MHD_Connection* connection)
+{
+    const char* text = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (!text)
+        return std::nullopt;
+    std::uint64_t value = 0;
+    const char* end = text + std::strlen(text);
+    const auto [last, error] = std::from_chars(text, end, value);
+    if (error != std::errc {} || last != end)
+        return std::nullopt;
+    return value;
+}
+
+MHD_Result on_request(void* context, MHD_Connection* connection, const char* url, const char* method,
+    const char* /*version*/, const char* upload_data, std::size_t* upload_size, void** connection_state)
+{
+    const auto& handler = *static_cast<const ApiServer::Handler*>(context);
+    auto* pending = static_cast<PendingRequest*>(*connection_state);
+    if (!pending) {
+        // First call: headers only. The thread MHD made is the API thread; name it for top -H,
+        // /proc/PID/task/*/comm and the per-thread-kind seccomp filters.
+        thread_local bool named = false;
+        if (!named) {
+            ::pthread_setname_np(::pthread_self(), "api");
+            named = true;
+        }
+        // A declared body over the limit is refused before a byte of it is read.
+        if (auto length = content_length(connection); length && *length > kMaxBodyBytes)
+            return send(connection, error_response(400, fmt::format("the body is larger than {} bytes", kMaxBodyBytes)));
+        *connection_state = new PendingRequest;
+        return MHD_YES;
+    }
+    if (*upload_size > 0) {
+        // Chunked or under-declared bodies: keep counting, stop storing past the limit.
+        if (pending->body.size() + *upload_size > kMaxBodyBytes)
+            pending->too_large = true;
+        else
+            pending->body.append(upload_data, *upload_size);
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    return send(connection, ApiServer::answer(method, url, pending->body, pending->too_large, handler));
+}
+
+void on_completed(void*, MHD_Connection*, void** connection_state, MHD_RequestTerminationCode)
+{
+    delete static_cast<PendingRequest*>(*connection_state);
+    *connection_state = nullptr;
+}
+
+} // namespace
+
+ApiResponse error_response(int status, std::string_view message)
+{
+    return {status, nlohmann::json {{"error", message}}.dump()};
+}
+
+ApiResponse ApiServer::answer(std::string_view method, std::string_view path, std::string_view body,
+    bool body_too_large, const Handler& handler)
+{
+    if (body_too_large)
+        return error_response(400, fmt::format("the body is larger than {} bytes", kMaxBodyBytes));
+    auto request = parse_request(method, path, body);
+    if (!request)
+        return error_response(request.error().status, request.error().message);
+    try {
+        return handler(*request);
+    } catch (const std::exception& error) {
+        return error_response(500, error.what());
+    }
+}
+
+ApiServer::ApiServer(UnixListener listener, Handler handler)
+    : m_listener(std::move(listener))
+    , m_handler(std::move(handler))
+{
+    // The daemon's thread inherits this thread's signal mask: block everything while it is made,
+    // so no process-directed signal (SIGTERM, SIGINT: the VM's signalfd wants them) and no vCPU
+    // kick is ever delivered to the API thread.
+    sigset_t all, previous;
+    sigfillset(&all);
+    ::pthread_sigmask(SIG_BLOCK, &all, &previous);
+    const int fd = m_listener.fd();
+    m_daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, nullptr, nullptr, &on_request,
+        &m_handler, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, &on_completed, nullptr,
+        MHD_OPTION_CONNECTION_LIMIT, 16u, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+    ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    if (!m_daemon)
+        throw SysError(fmt::format("--api-socket {}: cannot start the HTTP server", m_listener.path()), EIO);
+    (void)m_listener.release_fd(); // MHD_stop_daemon closes it
+}
+
+ApiServer::~ApiServer()
+{
+    if (m_daemon)
+        MHD_stop_daemon(m_daemon);
+}
+
+} // namespace minivmm::api
