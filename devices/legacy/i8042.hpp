@@ -1,14 +1,18 @@
 // I8042: the smallest 8042 keyboard controller a PC guest needs: its reset line (command 0xFE,
 // "pulse output port bit 0", which Linux's reboot=k uses) and an idle status so drivers that
 // probe it give up instead of waiting (IBM PC/AT Technical Reference, "Keyboard Controller":
-// Status Register and Commands).
+// Status Register and Commands). The one key sequence it can type is Ctrl-Alt-Del, the way
+// Firecracker's SendCtrlAltDel asks a guest to shut down (the API's "shutdown" action).
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 
 #include "vmm/bus/bus_device.hpp"
+#include "vmm/bus/interrupt_line.hpp"
 
 namespace minivmm {
 
@@ -30,7 +34,22 @@ public:
     [[nodiscard]] std::shared_ptr<BusDevice> data_port() const { return m_data; }
     [[nodiscard]] std::shared_ptr<BusDevice> command_port() const { return m_command; }
 
+    // The keyboard's interrupt (ISA IRQ 1), pulsed for every byte that becomes readable at the
+    // data port. Optional: without it the bytes are only seen by polling the status register.
+    void set_keyboard_interrupt(InterruptLine* line);
+    // Types Ctrl-Alt-Del: the scan code set 1 make and break codes (what a PC/AT controller with
+    // translation delivers): 1d 38 e0 53, e0 d3 b8 9d. Safe from any thread.
+    void send_ctrl_alt_del();
+
+    // The keyboard output buffer shared by both ports (status bit 0 = a byte is waiting).
+    struct OutputBuffer {
+        std::mutex mutex;
+        std::deque<std::uint8_t> bytes;
+        InterruptLine* interrupt = nullptr;
+    };
+
 private:
+    std::shared_ptr<OutputBuffer> m_output;
     std::shared_ptr<BusDevice> m_data;
     std::shared_ptr<BusDevice> m_command;
 };

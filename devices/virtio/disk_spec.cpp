@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "vmm/base/device_id.hpp"
 #include "vmm/base/sys_error.hpp"
 #include "vmm/limiter/rate_limit_config.hpp"
 
@@ -54,11 +55,15 @@ DiskSpec parse_disk_spec(std::string_view text)
                 spec.engine = DiskEngine::Uring;
             else
                 throw UserError(fmt::format("--disk: engine={} is not sync or uring", value));
+        } else if (key == "id") {
+            if (!valid_device_id(value))
+                throw UserError(fmt::format("--disk: id='{}' must be 1 to 32 of A-Z a-z 0-9 _ -", value));
+            spec.id = value;
         } else if (key == "bw" || key == "iops" || key == "burst" || key == "iops-burst") {
             spec.rate_limit += (spec.rate_limit.empty() ? "" : ",") + std::string(item);
         } else {
             throw UserError(fmt::format(
-                "--disk: unknown key '{}' (expected path, readonly, serial, direct, engine, bw, iops, burst, iops-burst)", key));
+                "--disk: unknown key '{}' (expected path, readonly, serial, direct, engine, id, bw, iops, burst, iops-burst)", key));
         }
     }
     if (!have_path)

@@ -1,5 +1,5 @@
-// DiskSpec: one `--disk path=FILE[,readonly=on][,serial=ID][,direct=on][,engine=sync|uring]`
-// option, parsed; bad input is a UserError the user can fix.
+// DiskSpec: one `--disk path=FILE[,readonly=on][,serial=ID][,direct=on][,engine=sync|uring]
+// [,id=NAME]` option, parsed; bad input is a UserError the user can fix.
 #pragma once
 
 #include <string>
@@ -20,6 +20,9 @@ struct DiskSpec {
     // The queue's I/O limits (`bw=`, `iops=`, `burst=`, `iops-burst=`), for the VMM's limiter
     // (vmm/limiter, parse_rate_limit); empty when the disk is unlimited.
     std::string rate_limit;
+    // id=NAME: the device's name in the control API, the limits report and --metrics (1-32 of
+    // [A-Za-z0-9_-]); empty = the VM names it blk0, blk1, ... in command-line order.
+    std::string id;
     bool operator==(const DiskSpec&) const = default;
 };
 

@@ -10,13 +10,14 @@
 
 #include <fmt/format.h>
 
+#include "vmm/base/device_id.hpp"
 #include "vmm/base/sys_error.hpp"
 #include "vmm/limiter/size_parser.hpp"
 
 namespace minivmm::virtio {
 namespace {
 
-constexpr std::string_view kForm = "expected tap=NAME[,mac=02:..][,mtu=N][,bw=SIZE][,pps=N] or "
+constexpr std::string_view kForm = "expected tap=NAME[,mac=02:..][,mtu=N][,bw=SIZE][,pps=N][,id=NAME] or "
                                    "switch=NAME,vlan=ID[,mac=...]";
 
 [[noreturn]] void reject(std::string_view why)
@@ -64,7 +65,7 @@ std::atomic<unsigned> g_switch_specs{0};
 NetSpec parse_net_spec(std::string_view text)
 {
     NetSpec spec;
-    std::optional<std::string_view> tap, switch_name, vlan, mac, mtu, bw, burst, pps, pps_burst;
+    std::optional<std::string_view> tap, switch_name, vlan, mac, mtu, bw, burst, pps, pps_burst, id;
     if (text.empty())
         reject("the option is empty");
     std::string_view rest = text;
@@ -95,6 +96,8 @@ NetSpec parse_net_spec(std::string_view text)
             slot = &pps;
         else if (key == "pps-burst")
             slot = &pps_burst;
+        else if (key == "id")
+            slot = &id;
         else
             reject(fmt::format("unknown key '{}'", key));
         if (*slot)
@@ -105,6 +108,11 @@ NetSpec parse_net_spec(std::string_view text)
         rest.remove_prefix(comma + 1);
     }
 
+    if (id) {
+        if (!valid_device_id(*id))
+            reject(fmt::format("id='{}' must be 1 to 32 of A-Z a-z 0-9 _ -", *id));
+        spec.id = *id;
+    }
     if (tap && switch_name)
         reject("give either tap= or switch=, not both");
     if (!tap && !switch_name)

@@ -28,12 +28,14 @@ struct NetSpec {
     // bw=SIZE (bytes/s, parse_size units), burst=SIZE, pps=N (packets/s), pps-burst=N. The same
     // limit applies to each direction (transmitq and receiveq) separately.
     std::optional<limiter::RateLimitConfig> rate_limit;
+    // id=NAME: the name in the control API and reports; empty = net0, net1, ... in order.
+    std::string id;
     bool operator==(const NetSpec&) const = default;
 };
 
 // Keys: tap=NAME or switch=NAME (exactly one), vlan=ID (required with switch, refused with
 // tap), mac=XX:XX:XX:XX:XX:XX (unicast, not all-zero), mtu=68..65535, bw=, burst=, pps=,
-// pps-burst=. Each key at most once. Throws UserError naming the offending key or value.
+// pps-burst=, id=NAME (as --disk's id=). Each key at most once. Throws UserError naming the offending key or value.
 //
 // Without mac=, the MAC is generated (MacAddress::generate: 02 + 40 bits of an FNV-1a hash):
 //  - tap=NAME: from "tap:NAME" alone, so a VM on the same tap gets the same MAC on every run

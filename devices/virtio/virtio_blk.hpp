@@ -47,6 +47,7 @@ public:
     void process_queue(std::uint16_t queue) override;
     std::vector<int> event_fds() const override;
     void handle_event(int fd) override;
+    [[nodiscard]] bool io_in_flight() const override { return m_engine && m_engine->in_flight() > 0; }
 
     [[nodiscard]] const DiskImage& image() const { return m_image; }
 

@@ -62,6 +62,9 @@ public:
     // when one is readable the loop calls handle_event(fd) through the transport.
     [[nodiscard]] virtual std::vector<int> event_fds() const { return {}; }
     virtual void handle_event(int /*fd*/) {}
+    // True while host I/O the device started still touches guest memory (a pause waits for it
+    // through handle_event on the completion fd).
+    [[nodiscard]] virtual bool io_in_flight() const { return false; }
 };
 
 } // namespace minivmm::virtio

@@ -60,11 +60,31 @@ static uint8_t bsp_apic_id;
 /* `smp.then=spin`: every CPU spins forever once all are online (a CPU-limit test load). */
 static volatile bool spin_when_online;
 
+/* `smp.then=tick`: every CPU spins and prints `tick cpu <index> <n>` every TICK_SPINS rounds,
+   so a test sees each vCPU make progress (and stop making it while the VM is paused). */
+static volatile bool tick_when_online;
+#define TICK_SPINS 20000u
+
 /* A busy loop with no exits: the load a CPU limiter must throttle by itself. */
 __attribute__((noreturn)) static void spin_forever(void)
 {
     for (;;)
         __asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noreturn)) static void tick_forever(uint32_t index)
+{
+    for (uint32_t n = 1;; n++) {
+        for (uint32_t i = 0; i < TICK_SPINS; i++)
+            __asm__ volatile("" ::: "memory");
+        spin_lock(&print_lock);
+        print("tick cpu ");
+        print_dec(index);
+        print(" ");
+        print_dec(n);
+        print("\n");
+        spin_unlock(&print_lock);
+    }
 }
 
 /* Called by smp_trampoline.S on each AP, on its own stack. */
@@ -82,6 +102,8 @@ void ap_main(void)
     }
     report_online((uint32_t)index, id);
     __atomic_fetch_add(&cpus_online, 1, __ATOMIC_RELEASE);
+    if (tick_when_online)
+        tick_forever((uint32_t)index);
     if (spin_when_online)
         spin_forever();
 }
@@ -91,6 +113,7 @@ int main(const struct hvm_start_info* info)
     uint32_t then_length = 0;
     const char* then = cmdline_find(pvh_cmdline(info), "smp.then", &then_length);
     spin_when_online = then && then_length == 4 && memcmp(then, "spin", 4) == 0;
+    tick_when_online = then && then_length == 4 && memcmp(then, "tick", 4) == 0;
     switch (mp_scan(&mp)) {
     case MP_OK:
         break;
@@ -141,6 +164,11 @@ int main(const struct hvm_start_info* info)
         print(" of ");
         print_dec(expected);
         print(" cpus online\n");
+    }
+    if (online == expected && tick_when_online) {
+        print("smp: all cpus ticking\n");
+        spin_unlock(&print_lock);
+        tick_forever(0);
     }
     if (online == expected && spin_when_online) {
         print("smp: all cpus spinning\n");

@@ -25,6 +25,7 @@ void EventLoop::add(int fd, std::uint32_t events, Callback callback)
     {
         std::lock_guard lock(m_mutex);
         m_callbacks[fd] = std::make_shared<Callback>(std::move(callback));
+        m_watched[fd] = events;
     }
     epoll_event event{};
     event.events = events;
@@ -39,6 +40,13 @@ void EventLoop::add(int fd, std::uint32_t events, Callback callback)
 
 void EventLoop::modify(int fd, std::uint32_t events)
 {
+    {
+        std::lock_guard lock(m_mutex);
+        if (m_callbacks.contains(fd))
+            m_watched[fd] = events;
+        if (m_suspended.contains(fd))
+            return;
+    }
     epoll_event event{};
     event.events = events;
     event.data.fd = fd;
@@ -51,6 +59,30 @@ void EventLoop::remove(int fd)
     ::epoll_ctl(m_epoll.get(), EPOLL_CTL_DEL, fd, nullptr);
     std::lock_guard lock(m_mutex);
     m_callbacks.erase(fd);
+    m_watched.erase(fd);
+    m_suspended.erase(fd);
+}
+
+void EventLoop::suspend(int fd)
+{
+    std::lock_guard lock(m_mutex);
+    if (!m_callbacks.contains(fd) || !m_suspended.insert(fd).second)
+        return;
+    epoll_event event{};
+    event.data.fd = fd;
+    ::epoll_ctl(m_epoll.get(), EPOLL_CTL_MOD, fd, &event); // no events: nothing is reported
+}
+
+void EventLoop::resume(int fd)
+{
+    std::lock_guard lock(m_mutex);
+    if (m_suspended.erase(fd) == 0)
+        return;
+    epoll_event event{};
+    event.events = m_watched[fd];
+    event.data.fd = fd;
+    if (::epoll_ctl(m_epoll.get(), EPOLL_CTL_MOD, fd, &event) < 0)
+        throw SysError(fmt::format("epoll_ctl resume fd {}", fd));
 }
 
 void EventLoop::run_once(int timeout_ms)

@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "vmm/base/event_fd.hpp"
 #include "vmm/base/unique_fd.hpp"
@@ -32,6 +33,11 @@ public:
     void modify(int fd, std::uint32_t events);
     // Stops watching `fd`; its callback is not called again once this returns on the loop thread.
     void remove(int fd);
+    // Pause support (vmm/vm/vm_controller.hpp): `fd` is not dispatched from suspend() until
+    // resume(); its events stay pending in the kernel. A modify() in between is remembered and
+    // applied by resume(). Call on the loop thread.
+    void suspend(int fd);
+    void resume(int fd);
 
     // Dispatches events until stop(); returns then.
     void run();
@@ -47,6 +53,8 @@ private:
     std::atomic<bool> m_stopped{false};
     std::mutex m_mutex;
     std::unordered_map<int, std::shared_ptr<Callback>> m_callbacks;
+    std::unordered_map<int, std::uint32_t> m_watched; // fd -> the events asked for (add, modify)
+    std::unordered_set<int> m_suspended;
 };
 
 } // namespace minivmm

@@ -11,6 +11,8 @@ enum class ExitCode : int {
     VmmError = 120,        // bad input file, host failure, missing /dev/kvm
     GuestCrash = 121,      // triple fault, KVM internal error, unhandled exit, guest panic
     SeccompViolation = 122, // a VMM thread made a system call outside its seccomp allow-list
+    ApiStop = 123,         // stopped through the control API ("stop"), disks flushed
+    ShutdownTimeout = 125, // the API's "shutdown" timed out and the VM was stopped
     Timeout = 124,         // --timeout expired (the same code as timeout(1))
     Interrupted = 130,     // the user quit (Ctrl-A x) or a signal ended the VM
 };

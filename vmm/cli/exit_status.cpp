@@ -23,6 +23,10 @@ int exit_status_for(const vm::StopReason& reason)
         return 128 + reason.status; // the shell's convention for "killed by signal N"
     case vm::StopKind::VmmError:
         return to_int(ExitCode::VmmError);
+    case vm::StopKind::ApiStop:
+        return to_int(ExitCode::ApiStop);
+    case vm::StopKind::ShutdownTimeout:
+        return to_int(ExitCode::ShutdownTimeout);
     }
     return to_int(ExitCode::VmmError);
 }
@@ -39,6 +43,8 @@ void report_stop(const vm::StopReason& reason)
         return;
     case vm::StopKind::Timeout:
     case vm::StopKind::Signal:
+    case vm::StopKind::ApiStop:
+    case vm::StopKind::ShutdownTimeout:
         fmt::print(stderr, "minivmm: {}\n", reason.detail);
         return;
     case vm::StopKind::VmmError:

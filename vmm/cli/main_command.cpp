@@ -4,13 +4,16 @@
 
 #include <fmt/format.h>
 
+#include "vmm/api/api_server.hpp"
 #include "vmm/base/exit_code.hpp"
 #include "vmm/base/sys_error.hpp"
 #include "vmm/cli/disk_command.hpp"
+#include "vmm/cli/ctl_command.hpp"
 #include "vmm/cli/exit_status.hpp"
 #include "vmm/cli/run_options.hpp"
 #include "vmm/cli/switch_command.hpp"
 #include "vmm/vm/vm.hpp"
+#include "vmm/vm/vm_controller.hpp"
 
 namespace minivmm::cli {
 
@@ -18,8 +21,21 @@ namespace {
 int run_vm(const RunOptions& options)
 {
     const vm::VmConfig config = to_vm_config(options);
+    // The socket first: a path we may not use is refused before anything is built.
+    std::optional<api::UnixListener> listener;
+    if (config.control_api)
+        listener.emplace(api::UnixListener::bind(options.api_socket));
     auto machine = vm::Vm::build(config);
-    const vm::StopReason reason = machine->run();
+    vm::StopReason reason {vm::StopKind::VmmError, 0, {}};
+    {
+        // Destroyed before the machine: the server stops answering, then the socket goes.
+        std::optional<api::ApiServer> server;
+        if (listener)
+            server.emplace(std::move(*listener),
+                [&controller = machine->controller()](const api::ApiRequest& request) { return controller.submit(request); });
+        listener.reset();
+        reason = machine->run();
+    }
     report_stop(reason);
     return exit_status_for(reason);
 }
@@ -36,6 +52,7 @@ int run_main(int argc, char** argv)
     run->positionals_at_end();
     SwitchCommand switch_command(app);
     DiskCommand disk_command(app);
+    CtlCommand ctl_command(app);
 
     try {
         app.parse(argc, argv);
@@ -56,6 +73,8 @@ int run_main(int argc, char** argv)
             return switch_command.run();
         if (disk_command.parsed())
             return disk_command.run();
+        if (ctl_command.parsed())
+            return ctl_command.run();
     } catch (const UserError& error) {
         fmt::print(stderr, "minivmm: error: {}\n", error.what());
         return to_int(ExitCode::VmmError);

@@ -39,9 +39,11 @@ void add_run_options(CLI::App& run, RunOptions& options)
     run.add_flag("--trace", options.trace, "Log every VM exit to stderr and print a summary at exit");
     run.add_option("--cpu-template", options.cpu_template, "CPUID template: auto | none | software-kvm")
         ->capture_default_str();
-    run.add_option("--disk", options.disks, "virtio-blk disk: path=FILE[,readonly=on][,serial=ID][,direct=on]");
+    run.add_option("--disk", options.disks, "virtio-blk disk: path=FILE[,readonly=on][,serial=ID][,direct=on][,id=NAME]");
     run.add_option("--net", options.nets,
         "virtio-net: tap=NAME or switch=NAME,vlan=ID [,mac=02:..][,mtu=N][,bw=,pps=]");
+    run.add_option("--api-socket", options.api_socket,
+        "Serve the HTTP/JSON control API on this Unix socket (created 0600, removed at exit)");
     run.add_option("command", options.command, "Command to run in the guest (after --)");
 
     auto* limits = "Resource limits";
@@ -111,6 +113,7 @@ vm::VmConfig to_vm_config(const RunOptions& options)
     config.cpu_template = options.cpu_template;
     config.disks = options.disks;
     config.nets = options.nets;
+    config.control_api = !options.api_socket.empty();
 
     LimitConfig& limits = config.limits;
     if (!options.memory_limit.empty())

@@ -40,6 +40,7 @@ struct RunOptions {
     std::string jail;
     std::string uid;
     std::string gid;
+    std::string api_socket; // --api-socket PATH: serve the control API there (README.md, "API")
 };
 
 void add_run_options(CLI::App& run, RunOptions& options);

@@ -35,6 +35,8 @@ inline constexpr std::uint64_t kHighRamStart = 0x1'0000'0000;
 // Legacy I/O ports.
 inline constexpr std::uint16_t kCom1Port = 0x3f8;
 inline constexpr unsigned kCom1Irq = 4;
+// The i8042 keyboard interrupt (ISA IRQ 1), for the control API's Ctrl-Alt-Del.
+inline constexpr unsigned kKeyboardIrq = 1;
 inline constexpr std::uint16_t kI8042DataPort = 0x60;
 inline constexpr std::uint16_t kI8042CommandPort = 0x64;
 inline constexpr std::uint16_t kExitPort = 0xf4;

@@ -3,6 +3,8 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <utility>
+
 #include "vmm/base/sys_error.hpp"
 
 namespace minivmm::vm {
@@ -48,6 +50,10 @@ void RateLimitGate::on_timer()
     {
         std::lock_guard lock(m_mutex);
         m_armed = false;
+        if (m_paused) {
+            m_retry_held = true;
+            return;
+        }
     }
     if (m_retry)
         m_retry();
@@ -57,8 +63,54 @@ RateLimitGate::Usage RateLimitGate::usage() const
 {
     std::lock_guard lock(m_mutex);
     if (!m_limiter)
-        return {};
-    return {m_limiter->bytes_admitted(), m_limiter->ops_admitted(), m_limiter->throttled_time()};
+        return m_earlier;
+    return {m_earlier.bytes + m_limiter->bytes_admitted(), m_earlier.ops + m_limiter->ops_admitted(),
+        m_earlier.throttled + m_limiter->throttled_time()};
+}
+
+limiter::RateLimitConfig RateLimitGate::config() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_config;
+}
+
+void RateLimitGate::pause()
+{
+    std::lock_guard lock(m_mutex);
+    m_paused = true;
+    m_clock.pause();
+}
+
+void RateLimitGate::resume()
+{
+    bool retry = false;
+    {
+        std::lock_guard lock(m_mutex);
+        m_paused = false;
+        m_clock.resume();
+        retry = std::exchange(m_retry_held, false);
+    }
+    if (retry && m_retry)
+        m_retry();
+}
+
+void RateLimitGate::set_config(const limiter::RateLimitConfig& config)
+{
+    std::lock_guard lock(m_mutex);
+    if (m_limiter) {
+        m_earlier.bytes += m_limiter->bytes_admitted();
+        m_earlier.ops += m_limiter->ops_admitted();
+        m_earlier.throttled += m_limiter->throttled_time();
+        m_limiter.reset(); // the next admit() builds buckets with the new rates
+    }
+    m_config = config;
+    // A request waiting for the old buckets is retried at once against the new ones.
+    if (m_armed) {
+        itimerspec spec {};
+        spec.it_value.tv_nsec = 1;
+        if (::timerfd_settime(m_timer.get(), 0, &spec, nullptr) < 0)
+            throw SysError("timerfd_settime for an I/O rate limiter");
+    }
 }
 
 } // namespace minivmm::vm

@@ -17,6 +17,7 @@
 #include "vmm/base/event_loop.hpp"
 #include "vmm/base/unique_fd.hpp"
 #include "vmm/limiter/clock.hpp"
+#include "vmm/limiter/pausable_clock.hpp"
 #include "vmm/limiter/rate_limit_config.hpp"
 #include "vmm/limiter/rate_limiter.hpp"
 
@@ -39,13 +40,25 @@ public:
         limiter::Nanos throttled {0};
     };
     [[nodiscard]] Usage usage() const;
-    [[nodiscard]] const limiter::RateLimitConfig& config() const { return m_config; }
+    [[nodiscard]] limiter::RateLimitConfig config() const;
+
+    // Control API (on the loop thread). Pause: the buckets' clock stops, so no credit is saved up
+    // over a pause, and a retry that falls due meanwhile waits for resume().
+    void pause();
+    void resume();
+    // New limits (PATCH /v1/limits): buckets with the new rates from the next request on,
+    // starting empty as at the first request (token_bucket.hpp); usage figures carry on.
+    void set_config(const limiter::RateLimitConfig& config);
 
 private:
     void on_timer();
 
     limiter::RateLimitConfig m_config;
-    limiter::MonotonicClock m_clock;
+    limiter::MonotonicClock m_monotonic;
+    limiter::PausableClock m_clock {m_monotonic};
+    Usage m_earlier; // usage of buckets replaced by set_config()
+    bool m_paused = false;
+    bool m_retry_held = false;
     EventLoop& m_loop;
     UniqueFd m_timer;
     std::function<void()> m_retry;

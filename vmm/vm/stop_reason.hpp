@@ -20,6 +20,8 @@ enum class StopKind {
     UserQuit,      // Ctrl-A x
     Signal,        // SIGTERM/SIGINT/SIGHUP
     VmmError,      // a host failure inside a vCPU or device thread
+    ApiStop,       // the control API's "stop" action
+    ShutdownTimeout, // the API's "shutdown": the guest did not end within its timeout
 };
 
 struct StopReason {

@@ -115,9 +115,14 @@ void VcpuRunner::run_loop()
 
     const bool tracing = m_context.trace == TraceMode::On;
     while (!m_context.stopper.stopping()) {
+        if (m_context.pause.pause_requested() || m_limit_changed.load(std::memory_order_acquire)) {
+            apply_control(budget_timer, throttle, wall_clock, cpu_clock, sleeper);
+            continue; // look at the stop flag again
+        }
         if (throttle && throttle->before_run() == limiter::RunDecision::Interrupted)
             continue; // a kick cut the sleep short: look at the stop flag again
         const kvm::VmExit exit = m_vcpu.run();
+        m_exit_counts[exit.index()].fetch_add(1, std::memory_order_relaxed); // GET /v1/metrics
         if (throttle)
             throttle->after_run();
         if (!tracing) {
@@ -129,8 +134,8 @@ void VcpuRunner::run_loop()
         m_stats.record(kvm::exit_name(exit), device, std::chrono::steady_clock::now() - start);
         trace_exit(exit, device);
     }
-    if (throttle)
-        m_cpu_usage = {throttle->cpu_used(), throttle->throttled_time()};
+    if (throttle || m_throttled_earlier > limiter::Nanos {0})
+        m_cpu_usage = {cpu_clock.now(), m_throttled_earlier + (throttle ? throttle->throttled_time() : limiter::Nanos {0})};
 }
 
 std::string_view VcpuRunner::handle_exit(const kvm::VmExit& exit)

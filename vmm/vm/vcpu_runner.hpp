@@ -4,9 +4,11 @@
 
 #include <pthread.h>
 
+#include <array>
 #include <atomic>
 #include <functional>
 #include <mutex>
+#include <optional>
 
 #include "vmm/bus/bus.hpp"
 #include "vmm/kvm/vcpu_fd.hpp"
@@ -15,8 +17,15 @@
 #include "vmm/vm/code_changed_retries.hpp"
 #include "vmm/vm/exit_stats.hpp"
 #include "vmm/vm/instruction_completion.hpp"
+#include "vmm/vm/pause_barrier.hpp"
 #include "vmm/vm/stop_reason.hpp"
 #include "vmm/vm/vm_config.hpp"
+
+namespace minivmm::limiter {
+class ThreadCpuTimer;
+class VcpuThrottle;
+class Sleeper;
+} // namespace minivmm::limiter
 
 namespace minivmm::vm {
 
@@ -48,6 +57,7 @@ struct VcpuContext {
     const GuestMemory& memory;
     VmStopper& stopper;
     TraceMode trace;
+    PauseBarrier& pause; // where this vCPU parks while the VM is paused
 };
 
 class VcpuRunner {
@@ -72,6 +82,11 @@ public:
     [[nodiscard]] const VcpuCpuUsage& cpu_usage() const { return m_cpu_usage; }
     // The vCPU thread's CPU time so far, readable from any thread while it runs.
     [[nodiscard]] limiter::Nanos live_cpu_time() const;
+    // From any thread: a new CPU share (PATCH /v1/limits), taken by the vCPU thread at its next
+    // exit; kick() afterwards so a vCPU spinning without exits takes it too.
+    void set_cpu_limit(VcpuCpuLimit limit);
+    // VM exits by kind since the start ("io", "mmio", "hlt", ...), readable from any thread.
+    [[nodiscard]] std::vector<std::pair<std::string_view, std::uint64_t>> exit_counts() const;
 
 private:
     void run_loop();
@@ -79,6 +94,10 @@ private:
     std::string_view handle_exit(const kvm::VmExit& exit);
     std::string_view handle_io(const kvm::IoExit& io);
     std::string_view handle_mmio(const kvm::MmioExit& mmio);
+    // A pause or a new CPU limit is pending (vcpu_runner_control.cpp); on the vCPU thread.
+    void apply_control(std::optional<limiter::ThreadCpuTimer>& budget_timer,
+        std::optional<limiter::VcpuThrottle>& throttle, const limiter::Clock& wall_clock,
+        const limiter::Clock& cpu_clock, limiter::Sleeper& sleeper);
     void crash(std::string what);
     void trace_exit(const kvm::VmExit& exit, std::string_view device) const;
 
@@ -89,6 +108,11 @@ private:
     CompletionState m_completion_state;
     CodeChangedRetries m_code_changed_retries;
     ExitStats m_stats;
+    std::array<std::atomic<std::uint64_t>, std::variant_size_v<kvm::VmExit>> m_exit_counts {};
+    std::atomic<bool> m_limit_changed {false};
+    std::mutex m_limit_mutex;
+    VcpuCpuLimit m_new_limit;                  // under m_limit_mutex
+    limiter::Nanos m_throttled_earlier {0};    // throttled time of throttles replaced by new limits
     mutable std::mutex m_thread_mutex;
     std::atomic<bool> m_thread_known {false};
     pthread_t m_thread {};

@@ -1,5 +1,9 @@
 #include "vmm/vm/virtio_mmio_slot.hpp"
 
+#include <poll.h>
+
+#include <cerrno>
+
 #include <fmt/format.h>
 
 #include "vmm/base/sys_error.hpp"
@@ -59,6 +63,36 @@ VirtioMmioSlot::VirtioMmioSlot(unsigned slot, std::string name, std::unique_ptr<
         if (queue < m_queue_notifiers.size())
             m_queue_notifiers[queue]->signal();
     });
+}
+
+bool VirtioMmioSlot::pause(std::chrono::milliseconds timeout)
+{
+    for (int fd : m_watched_fds)
+        m_loop.suspend(fd);
+    // Completions arrive on the device's own fds (io_uring's eventfd); wait on them here, with
+    // the loop held, until nothing the device started is in flight.
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    const std::vector<int> fds = m_transport->device_event_fds();
+    while (m_transport->with_device([](const virtio::VirtioDevice& device) { return device.io_in_flight(); })) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0 || fds.empty())
+            return false;
+        std::vector<pollfd> polled;
+        for (int fd : fds)
+            polled.push_back({fd, POLLIN, 0});
+        if (::poll(polled.data(), polled.size(), static_cast<int>(left.count())) < 0 && errno != EINTR)
+            throw SysError("poll for a device's in-flight I/O");
+        for (const auto& entry : polled)
+            if (entry.revents & POLLIN)
+                m_transport->handle_device_event(entry.fd);
+    }
+    return true;
+}
+
+void VirtioMmioSlot::resume()
+{
+    for (int fd : m_watched_fds)
+        m_loop.resume(fd);
 }
 
 VirtioMmioSlot::~VirtioMmioSlot()

@@ -5,6 +5,7 @@
 // guest (Linux Documentation/admin-guide/kernel-parameters.txt, "virtio_mmio.device").
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,6 +31,13 @@ public:
     // "virtio_mmio.device=4K@0xd0000000:5"
     [[nodiscard]] std::string cmdline_entry() const;
     [[nodiscard]] virtio::VirtioMmioTransport& transport() { return *m_transport; }
+
+    // Control API pause (on the loop thread): the device's fds (queue notifiers, io_uring
+    // completions, tap) are held on the loop, so no queue runs and no frame reaches guest memory,
+    // and host I/O in flight is completed to the guest first. False when I/O did not complete
+    // within `timeout` (the fds stay held; resume() undoes it).
+    bool pause(std::chrono::milliseconds timeout);
+    void resume();
 
     // The most devices the IRQ plan allows: ISA IRQs 5..15 (the MP table routes 0-15).
     static constexpr unsigned kMaxSlots = 11;

@@ -26,6 +26,7 @@
 #include "vmm/vm/kvm_interrupt_line.hpp"
 #include "vmm/sandbox/sigsys_handler.hpp"
 #include "vmm/vm/register_dump.hpp"
+#include "vmm/vm/vm_controller.hpp"
 
 namespace minivmm::vm {
 
@@ -65,6 +66,7 @@ std::unique_ptr<Vm> Vm::build(const VmConfig& config)
     vm->load_guest();
     vm->create_vcpus();
     vm->add_stop_sources();
+    vm->m_controller = std::make_unique<VmController>(*vm);
     return vm;
 }
 
@@ -154,6 +156,8 @@ void Vm::create_devices()
         else
             m_stopper.stop({StopKind::GuestReset, 0, "i8042 reset"});
     });
+    m_keyboard_irq = std::make_unique<IrqLineInterrupt>(m_vm, layout::kKeyboardIrq);
+    m_i8042->set_keyboard_interrupt(m_keyboard_irq.get());
     m_pio_bus.add(I8042::kDataPort, I8042::kPortLength, m_i8042->data_port());
     m_pio_bus.add(I8042::kCommandPort, I8042::kPortLength, m_i8042->command_port());
 
@@ -166,23 +170,29 @@ void Vm::create_devices()
 void Vm::create_virtio_devices()
 {
     unsigned slot = 0;
+    unsigned disk_index = 0;
     for (const auto& text : m_config.disks) {
         const virtio::DiskSpec spec = virtio::parse_disk_spec(text);
         auto device = virtio::VirtioBlk::create(spec);
         std::shared_ptr<RateLimitGate> gate;
-        if (!spec.rate_limit.empty()) {
-            gate = std::make_shared<RateLimitGate>(limiter::parse_rate_limit(spec.rate_limit), m_loop);
+        // With the control API every disk has a gate, so PATCH /v1/limits can limit it later.
+        if (!spec.rate_limit.empty() || m_config.control_api) {
+            gate = std::make_shared<RateLimitGate>(
+                spec.rate_limit.empty() ? limiter::RateLimitConfig {} : limiter::parse_rate_limit(spec.rate_limit), m_loop);
             device->set_request_gate(gate);
         }
         const std::string name = fmt::format("virtio-blk{}", slot);
         auto& added = m_virtio_slots.emplace_back(
             std::make_unique<VirtioMmioSlot>(slot, name, std::move(device), m_vm, m_memory, m_mmio_bus, m_loop));
+        const std::string id = spec.id.empty() ? fmt::format("blk{}", disk_index) : spec.id;
         if (gate) {
             // A refused request is retried by processing the queue again (blk has queue 0 only).
             gate->set_retry([transport = &added->transport()] { transport->notify(0); });
-            m_disk_gates.push_back({fmt::format("blk{}", slot), gate});
+            m_disk_gates.push_back({id, gate});
         }
+        add_device_entry(id, true, spec.path, *added, gate);
         ++slot;
+        ++disk_index;
     }
     for (const auto& text : m_config.nets) {
         create_net_device(slot, virtio::parse_net_spec(text));
@@ -221,10 +231,11 @@ void Vm::create_net_device(unsigned slot, const virtio::NetSpec& spec)
         device = std::make_unique<virtio::VirtioNet>(std::move(tap), virtio::VirtioNet::Options {spec.mac, spec.mtu, tap_name, interest});
     }
     std::shared_ptr<RateLimitGate> gate;
-    if (spec.rate_limit) {
-        gate = std::make_shared<RateLimitGate>(*spec.rate_limit, m_loop);
+    if (spec.rate_limit || m_config.control_api) {
+        gate = std::make_shared<RateLimitGate>(spec.rate_limit.value_or(limiter::RateLimitConfig {}), m_loop);
         device->set_request_gate(gate);
     }
+    const std::string id = spec.id.empty() ? fmt::format("net{}", m_nets.size()) : spec.id;
     m_nets.push_back(device.get());
     auto& added = m_virtio_slots.emplace_back(
         std::make_unique<VirtioMmioSlot>(slot, name, std::move(device), m_vm, m_memory, m_mmio_bus, m_loop));
@@ -234,8 +245,10 @@ void Vm::create_net_device(unsigned slot, const virtio::NetSpec& spec)
             transport->notify(0);
             transport->notify(1);
         });
-        m_disk_gates.push_back({fmt::format("net{}", slot), gate});
+        m_disk_gates.push_back({id, gate});
     }
+    add_device_entry(id, false, fmt::format("{}:{}", spec.kind == virtio::NetBackendKind::Tap ? "tap" : "switch", spec.name),
+        *added, gate);
 }
 
 void Vm::load_guest()
@@ -255,7 +268,7 @@ void Vm::create_vcpus()
         kvm::VcpuFd vcpu = m_vm.create_vcpu(index);
         configure_vcpu(vcpu, m_boot, m_config.cpus);
         m_runners.push_back(std::make_unique<VcpuRunner>(std::move(vcpu),
-            VcpuContext {m_pio_bus, m_mmio_bus, m_memory, m_stopper, m_config.trace},
+            VcpuContext {m_pio_bus, m_mmio_bus, m_memory, m_stopper, m_config.trace, m_pause},
             VcpuCpuLimit {m_cpu_allocation.vcpus[index].share, m_cpu_allocation.period}));
     }
 }
@@ -294,11 +307,21 @@ void Vm::add_stop_sources()
     m_loop_fds.push_back(std::move(signal_fd));
 }
 
+void Vm::add_device_entry(std::string id, bool is_disk, std::string backing, VirtioMmioSlot& slot,
+    std::shared_ptr<RateLimitGate> gate)
+{
+    for (const auto& device : m_devices)
+        if (device.id == id)
+            throw UserError(fmt::format("device id '{}' is given to two devices", id));
+    m_devices.push_back({std::move(id), is_disk, std::move(backing), &slot, std::move(gate)});
+}
+
 void Vm::kick_everything()
 {
     // First release a vCPU waiting for a console nobody reads, then interrupt KVM_RUN.
     if (m_console_output)
         m_console_output->stop_waiting();
+    m_pause.release_for_stop(); // parked vCPUs must see the stop too
     for (auto& runner : m_runners)
         runner->kick();
     m_loop.stop();
@@ -343,6 +366,7 @@ StopReason Vm::run()
             m_stopper.stop({StopKind::VmmError, 0, fmt::format("event loop: {}", error.what())});
         }
         kick_everything();
+        m_controller->close(); // API requests from now on are refused: the VM has ended
     } // joins every vCPU thread
 
     if (const std::uint64_t dropped = m_console_output->dropped_bytes())

@@ -17,6 +17,7 @@
 #include "vmm/limiter/limits_report.hpp"
 #include "vmm/vm/rate_limit_gate.hpp"
 #include "vmm/vm/panic_watcher.hpp"
+#include "vmm/vm/pause_barrier.hpp"
 #include "vmm/vm/stop_reason.hpp"
 #include "vmm/vm/virtio_mmio_slot.hpp"
 #include "vmm/vm/vcpu_runner.hpp"
@@ -38,6 +39,8 @@ class VirtioNet;
 
 namespace minivmm::vm {
 
+class VmController;
+
 class Vm {
 public:
     // Throws UserError for bad input (kernel, initrd, sizes) and SysError for host failures,
@@ -47,8 +50,11 @@ public:
 
     // Runs the vCPUs and the event loop until the VM stops; returns why.
     StopReason run();
+    // The control API's way in (vm_controller.hpp); valid for the Vm's life.
+    [[nodiscard]] VmController& controller() { return *m_controller; }
 
 private:
+    friend class VmController; // the control plane drives the machine's parts (vm_controller.cpp)
     explicit Vm(const VmConfig& config);
     void create_machine();
     std::vector<layout::RamRange> allocate_ram();
@@ -85,6 +91,7 @@ private:
 
     // Devices and what they need, after memory (they refer to it) and before vCPUs.
     std::unique_ptr<InterruptLine> m_serial_irq;
+    std::unique_ptr<InterruptLine> m_keyboard_irq; // i8042 IRQ 1, for the API's Ctrl-Alt-Del
     PanicWatcher m_panic_watcher;
     std::shared_ptr<ConsoleOutput> m_console_output;
     std::shared_ptr<Serial16550> m_serial;
@@ -98,10 +105,24 @@ private:
     std::vector<DiskGate> m_disk_gates; // before the slots: the devices hold them too
     std::vector<std::unique_ptr<VirtioMmioSlot>> m_virtio_slots;
     std::vector<const virtio::VirtioNet*> m_nets; // owned by their slots; for the exit report
+    // Every virtio device by its id (blk0.., net0.. or id=), for the control API and reports.
+    struct DeviceEntry {
+        std::string id;
+        bool is_disk = true;
+        std::string backing; // disk path, "tap:NAME" or "switch:NAME"
+        VirtioMmioSlot* slot = nullptr;
+        std::shared_ptr<RateLimitGate> gate; // nullptr: no limiter (none asked, no --api-socket)
+    };
+    std::vector<DeviceEntry> m_devices;
+    void add_device_entry(std::string id, bool is_disk, std::string backing, VirtioMmioSlot& slot,
+        std::shared_ptr<RateLimitGate> gate);
     std::vector<UniqueFd> m_loop_fds; // timerfd, signalfd
     BootPlan m_boot;
     std::chrono::steady_clock::time_point m_started;
     UniqueFd m_metrics_file;
+
+    PauseBarrier m_pause; // the vCPUs park here while paused (outlives the runners)
+    std::unique_ptr<VmController> m_controller; // the control API's one writer of lifecycle state
 
     // Last: destroyed first. Threads are joined in run(); runners own the vCPU fds.
     std::vector<std::unique_ptr<VcpuRunner>> m_runners;

@@ -42,6 +42,9 @@ struct VmConfig {
     std::string cpu_template = "auto";     // auto | none | software-kvm
     std::vector<std::string> disks;        // --disk specs, parsed by the virtio-blk layer
     std::vector<std::string> nets;         // --net specs, parsed by the virtio-net layer
+    // --api-socket given: the control API may change limits live, so every device gets an I/O
+    // gate (unlimited until PATCH /v1/limits). Without it nothing is paid for the API.
+    bool control_api = false;
     LimitConfig limits;
     sandbox::SandboxConfig sandbox;        // --seccomp, --jail/--uid/--gid
 };

@@ -124,3 +124,40 @@ TEST_CASE("event loop: add() and remove() from other threads while run() dispatc
     loop.stop();
     REQUIRE(running.wait_for(5s) == std::future_status::ready);
 }
+
+// Pause support (vm_controller.hpp): a suspended fd is not dispatched, its events wait in the
+// kernel, and a modify() while suspended is applied at resume.
+TEST_CASE("event loop: a suspended fd waits until resume", "[base][event_loop]")
+{
+    EventLoop loop;
+    EventFd event;
+    int calls = 0;
+    loop.add(event.fd(), EPOLLIN, [&](std::uint32_t) {
+        ++calls;
+        event.consume();
+    });
+    loop.suspend(event.fd());
+    event.signal();
+    loop.run_once(0);
+    CHECK(calls == 0);
+    loop.resume(event.fd());
+    loop.run_once(0);
+    CHECK(calls == 1);
+}
+
+TEST_CASE("event loop: modify while suspended takes effect at resume", "[base][event_loop]")
+{
+    EventLoop loop;
+    EventFd event;
+    int calls = 0;
+    loop.add(event.fd(), EPOLLIN, [&](std::uint32_t) { ++calls; });
+    event.signal();
+    loop.suspend(event.fd());
+    loop.modify(event.fd(), 0); // the device lost interest meanwhile
+    loop.resume(event.fd());
+    loop.run_once(0);
+    CHECK(calls == 0);
+    loop.modify(event.fd(), EPOLLIN);
+    loop.run_once(0);
+    CHECK(calls == 1);
+}

@@ -2,8 +2,10 @@
 #include <catch2/catch.hpp>
 
 #include <cstdint>
+#include <vector>
 
 #include "devices/legacy/i8042.hpp"
+#include "tests/support/fake_interrupt_line.hpp"
 
 using minivmm::I8042;
 
@@ -61,4 +63,22 @@ TEST_CASE("i8042: the ports outlive the controller object")
     }
     write_byte(*command, 0xfe);
     CHECK(resets == 1);
+}
+
+TEST_CASE("i8042: Ctrl-Alt-Del arrives as scan code set 1 bytes with output-full status and IRQ 1")
+{
+    minivmm::testing::FakeInterruptLine irq;
+    I8042 controller([] {});
+    controller.set_keyboard_interrupt(&irq);
+    CHECK((read_byte(*controller.command_port()) & 0x01) == 0); // nothing typed yet
+    controller.send_ctrl_alt_del();
+    CHECK(irq.pulses() == 1);
+    std::vector<std::uint8_t> typed;
+    while (read_byte(*controller.command_port()) & 0x01)
+        typed.push_back(read_byte(*controller.data_port()));
+    // Make codes Ctrl, Alt, Del (extended), then the break codes in reverse order.
+    CHECK(typed == std::vector<std::uint8_t> {0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d});
+    CHECK(irq.pulses() == 8); // one interrupt per byte, as a keyboard raises IRQ 1 per scan code
+    CHECK(read_byte(*controller.data_port()) == 0);
+    CHECK(read_byte(*controller.command_port()) == 0x14); // idle again
 }
