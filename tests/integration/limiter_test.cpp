@@ -23,6 +23,7 @@
 
 #include "tests/integration/vmm_harness.hpp"
 #include "tests/support/background_process.hpp"
+#include "tests/support/proc_threads.hpp"
 
 using namespace minivmm::testing;
 using namespace std::chrono_literals;
@@ -45,47 +46,6 @@ std::string read_text(const std::string& path)
     return text.str();
 }
 
-// utime + stime of one thread in seconds, from /proc/PID/task/TID/stat (proc(5): fields 14 and
-// 15, counted in clock ticks of sysconf(_SC_CLK_TCK)). The comm field may hold spaces and
-// parentheses, so the fields are counted from the last ')'.
-std::optional<double> thread_cpu_seconds(pid_t pid, const std::string& tid)
-{
-    const std::string stat = read_text("/proc/" + std::to_string(pid) + "/task/" + tid + "/stat");
-    const auto close = stat.rfind(')');
-    if (close == std::string::npos)
-        return std::nullopt;
-    std::istringstream fields(stat.substr(close + 1));
-    std::vector<std::string> after; // after[0] is field 3 (state)
-    for (std::string field; fields >> field;)
-        after.push_back(field);
-    if (after.size() < 13)
-        return std::nullopt;
-    const double ticks = std::stod(after[11]) + std::stod(after[12]); // fields 14, 15
-    return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
-// The TIDs of the VMM's vCPU threads by name ("vcpu0" -> tid), from /proc/PID/task/*/comm.
-std::map<std::string, std::string> vcpu_threads(pid_t pid)
-{
-    std::map<std::string, std::string> threads;
-    const std::string dir = "/proc/" + std::to_string(pid) + "/task";
-    DIR* tasks = ::opendir(dir.c_str());
-    if (!tasks)
-        return threads;
-    while (const dirent* entry = ::readdir(tasks)) {
-        const std::string tid = entry->d_name;
-        if (tid == "." || tid == "..")
-            continue;
-        std::string comm = read_text(dir + "/" + tid + "/comm");
-        while (!comm.empty() && (comm.back() == '\n' || comm.back() == ' '))
-            comm.pop_back();
-        if (comm.rfind("vcpu", 0) == 0)
-            threads[comm] = tid;
-    }
-    ::closedir(tasks);
-    return threads;
-}
-
 // Voluntary context switches of one thread (/proc/PID/task/TID/status): a thread that never
 // sleeps (a vCPU spinning without exits and without a throttle) adds none.
 long voluntary_switches(pid_t pid, const std::string& tid)
@@ -106,7 +66,7 @@ struct VcpuSample {
 // its start, divided by the wall time between the two samples.
 std::map<std::string, VcpuSample> measure_vcpu_shares(pid_t pid, std::chrono::milliseconds window)
 {
-    const auto threads = vcpu_threads(pid);
+    const auto threads = threads_named(pid, "vcpu");
     std::map<std::string, double> cpu_before;
     std::map<std::string, long> switches_before;
     const auto start = std::chrono::steady_clock::now();
@@ -136,22 +96,7 @@ constexpr int kMeasureNice = -15;
 
 void raise_priority(pid_t pid)
 {
-    const std::string dir = "/proc/" + std::to_string(pid);
-    if (std::ofstream autogroup(dir + "/autogroup"); autogroup)
-        autogroup << kMeasureNice << std::flush; // absent without CONFIG_SCHED_AUTOGROUP: fine
-    DIR* tasks = ::opendir((dir + "/task").c_str());
-    if (!tasks)
-        return;
-    bool refused = false;
-    while (const dirent* entry = ::readdir(tasks)) {
-        const std::string tid = entry->d_name;
-        if (tid == "." || tid == "..")
-            continue;
-        if (::setpriority(PRIO_PROCESS, static_cast<id_t>(std::stoi(tid)), kMeasureNice) != 0)
-            refused = true;
-    }
-    ::closedir(tasks);
-    if (refused)
+    if (!raise_process_priority(pid, kMeasureNice))
         WARN("could not raise the VMM's priority (needs CAP_SYS_NICE): shares depend on the host's load");
 }
 

@@ -2,6 +2,7 @@
 #include "tests/support/proc_threads.hpp"
 
 #include <dirent.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -56,6 +57,26 @@ std::map<std::string, std::string> threads_named(pid_t pid, const std::string& p
     }
     ::closedir(tasks);
     return threads;
+}
+
+bool raise_process_priority(pid_t pid, int nice)
+{
+    const std::string dir = "/proc/" + std::to_string(pid);
+    if (std::ofstream autogroup(dir + "/autogroup"); autogroup)
+        autogroup << nice << std::flush; // absent without CONFIG_SCHED_AUTOGROUP: fine
+    DIR* tasks = ::opendir((dir + "/task").c_str());
+    if (!tasks)
+        return false;
+    bool allowed = true;
+    while (const dirent* entry = ::readdir(tasks)) {
+        const std::string tid = entry->d_name;
+        if (tid == "." || tid == "..")
+            continue;
+        if (::setpriority(PRIO_PROCESS, static_cast<id_t>(std::stoi(tid)), nice) != 0)
+            allowed = false;
+    }
+    ::closedir(tasks);
+    return allowed;
 }
 
 } // namespace minivmm::testing

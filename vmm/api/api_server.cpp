@@ -9,8 +9,10 @@
 #include <microhttpd.h>
 
 #include <charconv>
+#include <chrono>
 #include <cstring>
 #include <memory>
+#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -133,8 +135,19 @@ ApiServer::ApiServer(UnixListener listener, Handler handler)
 
 ApiServer::~ApiServer()
 {
-    if (m_daemon)
-        MHD_stop_daemon(m_daemon);
+    if (!m_daemon)
+        return;
+    // The last answer (typically to "stop") may still be on its way out: give open connections
+    // a moment to finish before MHD_stop_daemon closes them. Every answer is already decided, so
+    // this waits only for the socket writes.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    while (std::chrono::steady_clock::now() < deadline) {
+        const MHD_DaemonInfo* info = MHD_get_daemon_info(m_daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        if (!info || info->num_connections == 0)
+            break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    MHD_stop_daemon(m_daemon);
 }
 
 } // namespace minivmm::api

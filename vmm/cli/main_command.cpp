@@ -34,6 +34,12 @@ int run_vm(const RunOptions& options)
             server.emplace(std::move(*listener),
                 [&controller = machine->controller()](const api::ApiRequest& request) { return controller.submit(request); });
         listener.reset();
+        // However run() ends, no API request may wait on a VM that no longer runs: the server's
+        // thread is joined when it is destroyed.
+        struct CloseController {
+            vm::VmController& controller;
+            ~CloseController() { controller.close(); }
+        } close_controller {machine->controller()};
         reason = machine->run();
     }
     report_stop(reason);

@@ -24,6 +24,12 @@ void PauseBarrier::resume()
     m_changed.notify_all();
 }
 
+bool PauseBarrier::wait_until_released(std::chrono::milliseconds timeout)
+{
+    std::unique_lock lock(m_mutex);
+    return m_changed.wait_for(lock, timeout, [&] { return m_parked == 0 || m_stop_released; });
+}
+
 void PauseBarrier::release_for_stop()
 {
     {
@@ -42,6 +48,7 @@ void PauseBarrier::park()
     m_changed.notify_all();
     m_changed.wait(lock, [&] { return !m_requested.load(std::memory_order_relaxed) || m_stop_released; });
     --m_parked;
+    m_changed.notify_all(); // wait_until_released()
 }
 
 unsigned PauseBarrier::parked() const

@@ -19,6 +19,8 @@ public:
     bool wait_until_parked(unsigned vcpus, std::chrono::milliseconds timeout);
     // Lets every parked vCPU run again.
     void resume();
+    // Waits until no vCPU is parked any more (all are back in their run loop); false at the timeout.
+    bool wait_until_released(std::chrono::milliseconds timeout);
     // The VM is ending: parked threads leave park() to see it (also called from the stop kick).
     void release_for_stop();
 

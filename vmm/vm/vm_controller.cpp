@@ -179,6 +179,7 @@ api::ApiResponse VmController::state_answer() const { return ok(Json {{"state", 
 
 api::ApiResponse VmController::pause()
 {
+    const auto started = std::chrono::steady_clock::now();
     // 1. Every vCPU out of KVM_RUN and parked: immediate_exit + the kick signal, as a stop does.
     m_vm.m_pause.request_pause();
     for (auto& runner : m_vm.m_runners)
@@ -203,11 +204,15 @@ api::ApiResponse VmController::pause()
         if (device.gate)
             device.gate->pause();
     m_state = VmState::Paused;
-    return state_answer();
+    // How long the barrier took, request to everything parked (tools/bench/api reports it).
+    return ok(Json {{"state", state_name(m_state)}, {"barrier_us", std::chrono::duration_cast<std::chrono::microseconds>(
+                                                                       std::chrono::steady_clock::now() - started)
+                                                                       .count()}});
 }
 
 api::ApiResponse VmController::resume()
 {
+    const auto started = std::chrono::steady_clock::now();
     for (auto& device : m_vm.m_devices)
         if (device.gate)
             device.gate->resume();
@@ -215,7 +220,12 @@ api::ApiResponse VmController::resume()
         device.slot->resume();
     m_vm.m_pause.resume();
     m_state = VmState::Running;
-    return state_answer();
+    // Answered once every vCPU has left the barrier and is back in its run loop.
+    if (!m_vm.m_pause.wait_until_released(kPauseTimeout))
+        return api::error_response(500, "resume: a vCPU did not leave the pause barrier in time");
+    return ok(Json {{"state", state_name(m_state)}, {"barrier_us", std::chrono::duration_cast<std::chrono::microseconds>(
+                                                                       std::chrono::steady_clock::now() - started)
+                                                                       .count()}});
 }
 
 // ---- shutdown / stop

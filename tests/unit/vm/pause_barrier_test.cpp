@@ -59,3 +59,18 @@ TEST_CASE("pause barrier: a stop releases parked threads and later parks", "[vm]
     barrier.park(); // returns at once: the VM is ending
     CHECK_FALSE(barrier.wait_until_parked(1, 10ms));
 }
+
+TEST_CASE("pause barrier: the controller learns when every parked thread has left", "[vm][pause]")
+{
+    PauseBarrier barrier;
+    barrier.request_pause();
+    std::vector<std::thread> vcpus;
+    for (int i = 0; i < 2; ++i)
+        vcpus.emplace_back([&] { barrier.park(); });
+    REQUIRE(barrier.wait_until_parked(2, 10s));
+    barrier.resume();
+    CHECK(barrier.wait_until_released(10s));
+    CHECK(barrier.parked() == 0);
+    for (auto& thread : vcpus)
+        thread.join();
+}
