@@ -28,6 +28,10 @@ Expected<Json, ApiError> parse_object(std::string_view body, const std::set<std:
 {
     if (body.empty())
         return bad("the request needs a JSON object body");
+    // RFC 8259 §7: control characters appear in JSON only escaped. nlohmann stops reading at a
+    // NUL byte and would accept `{...}\0garbage` as the object before it.
+    if (body.find('\0') != std::string_view::npos)
+        return bad("the body is not valid JSON (a NUL byte)");
     std::vector<std::set<std::string>> open_objects;
     std::optional<std::string> duplicate;
     const Json::parser_callback_t check_keys = [&](int, Json::parse_event_t event, Json& parsed) {
