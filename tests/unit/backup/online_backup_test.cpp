@@ -16,6 +16,7 @@
 
 #include "devices/virtio/virtio_blk.hpp"
 #include "tests/support/fake_virtio_driver.hpp"
+#include "tests/support/stamped_disk.hpp"
 #include "tests/support/test_guest_memory.hpp"
 #include "tests/unit/disk/temp_dir.hpp"
 #include "vmm/backup/online_backup.hpp"
@@ -298,6 +299,41 @@ TEST_CASE("online backup: random guest writes racing the copier; DEST is exactly
     CHECK(progress.blocks_copied_before_write > 0);
     CHECK(testing::read_all(dir.file("copy.img")) == before);
     CHECK(testing::read_all(disk.path) != before);
+}
+
+TEST_CASE("online backup of a disk written in the blkstamp guest's order: DEST is the disk at one instant, the cut "
+          "being the writes done before start")
+{
+    testing::TempDir dir;
+    const testing::StampLayout layout{4096, 512, 3}; // 2 MiB of 4 KiB blocks: 32 backup blocks
+    Disk disk(dir, 32, {});
+    testing::StampOrder order(layout);
+    std::uint64_t written = 0;
+    auto write_next = [&] {
+        const std::uint32_t block = order.next();
+        ++written;
+        REQUIRE(disk.write(std::uint64_t(block) * layout.block_size, testing::stamped_block(layout, written, block))
+            == VIRTIO_BLK_S_OK);
+    };
+    for (int i = 0; i < 300; ++i)
+        write_next();
+    const std::uint64_t before_start = written;
+    // Slow enough (256 KiB/s for about 1.2 MiB of data) that the writes below race it.
+    auto backup = start_backup(disk, dir.file("copy.img"), 256 * 1024);
+    while (backup->progress().state == BackupState::Running)
+        write_next();
+    const auto progress = wait_ended(*backup);
+    CHECK(progress.state == BackupState::Completed);
+    CHECK(written > before_start + 100); // the guest kept writing during the backup
+    CHECK(progress.blocks_copied_before_write > 0);
+
+    const auto copy = testing::check_stamped_image(testing::read_whole_file(dir.file("copy.img")), layout);
+    INFO(copy.problem);
+    CHECK(copy.consistent);
+    CHECK(copy.cut == before_start);
+    const auto final_disk = testing::check_stamped_image(testing::read_whole_file(disk.path), layout);
+    CHECK(final_disk.consistent);
+    CHECK(final_disk.cut == written);
 }
 
 TEST_CASE("online backup: the bandwidth limit holds (bytes/s through the token bucket, which starts empty)")
