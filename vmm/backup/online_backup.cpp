@@ -35,7 +35,9 @@ int read_exact(int fd, std::uint8_t* buffer, std::uint64_t length, std::uint64_t
 
 bool all_zero(const std::uint8_t* data, std::uint64_t length)
 {
-    return std::all_of(data, data + length, [](std::uint8_t byte) { return byte == 0; });
+    // The first byte is zero and every byte equals its successor: libc's vectorized memcmp
+    // instead of a byte loop (this runs over every byte the backup reads).
+    return length == 0 || (data[0] == 0 && std::memcmp(data, data + 1, length - 1) == 0);
 }
 
 } // namespace
