@@ -1,5 +1,6 @@
 // DeviceNotifier: what a virtio device model asks of its transport (virtio-v1.2 §2.3
-// "Notifications", §2.1.2 "Device Status Field": DEVICE_NEEDS_RESET). The transport maps these
+// "Notifications", §2.1.2 "Device Status Field": DEVICE_NEEDS_RESET, §2.5 "Device Configuration
+// Space": configuration changes). The transport maps these
 // onto its own interrupt mechanism (mmio: InterruptStatus + a line; pci: MSI-X vectors).
 #pragma once
 
@@ -21,6 +22,11 @@ public:
     // loop's other ready fds, whether or not the driver notifies again. Asking twice before the
     // re-run may run the queue once or twice; a re-run after a reset finds nothing to do.
     virtual void schedule_queue_rerun(std::uint16_t queue) = 0;
+    // The device changed its configuration space on its own (e.g. an online resize changed
+    // virtio-blk's capacity): virtio-v1.2 §2.5.1 (Driver Requirements: Device Configuration
+    // Space) has the driver re-read while the configuration generation changes, so the
+    // transport bumps it, and §2.3 (Notifications) sends a configuration change notification.
+    virtual void notify_config_change() = 0;
 };
 
 } // namespace minivmm::virtio

@@ -252,4 +252,19 @@ int DiskImage::write_zeroes(std::uint64_t offset, std::uint64_t length, ZeroingM
     });
 }
 
+int DiskImage::grow(std::uint64_t new_size)
+{
+    if (m_block_device || new_size < m_size)
+        return -EINVAL;
+    if (::ftruncate(m_fd.get(), static_cast<off_t>(new_size)) != 0)
+        return -errno;
+    if (::fsync(m_fd.get()) != 0) {
+        const int error = errno;
+        (void)::ftruncate(m_fd.get(), static_cast<off_t>(m_size)); // back to what the guest knows
+        return -error;
+    }
+    m_size = new_size;
+    return 0;
+}
+
 } // namespace minivmm::virtio

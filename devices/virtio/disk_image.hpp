@@ -64,6 +64,10 @@ public:
         const BounceCopyOut& copy_out) const;
     int write_through(std::uint64_t offset, std::uint64_t length, const AlignedBuffer& bounce,
         const BounceCopyIn& copy_in) const;
+    // Grows a regular file to `new_size` bytes (ftruncate: the new space is a hole, as
+    // `minivmm disk resize` does) and fsyncs it so the size survives a host crash. Only ever
+    // grows: the caller refuses a shrink. Returns 0 or -errno; the size is unchanged on error.
+    int grow(std::uint64_t new_size);
 
 private:
     DiskImage(UniqueFd fd, std::uint64_t size, DiskAccess access, bool block_device, DirectIoAlignment alignment)

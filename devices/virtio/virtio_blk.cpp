@@ -1,6 +1,7 @@
 #include "devices/virtio/virtio_blk.hpp"
 
 #include <linux/virtio_config.h>
+#include <poll.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -193,6 +194,8 @@ QueueRunner::Handled VirtioBlk::handle_chain(const DescriptorChain& chain)
             complete(chain.head, request.status_address, VIRTIO_BLK_S_IOERR, 1);
             return Handled::Done;
         }
+        if (!is_read)
+            before_image_change(request.sector * kSectorSize, bytes);
         BlkIo io{is_read ? BlkIo::Op::Read : BlkIo::Op::Write, chain.head, request.sector * kSectorSize,
             host_iovecs(data), request.status_address, static_cast<std::uint32_t>((is_read ? bytes : 0) + 1)};
         io.guest_ranges = data;
@@ -226,6 +229,8 @@ QueueRunner::Handled VirtioBlk::handle_chain(const DescriptorChain& chain)
             complete(chain.head, request.status_address, plan.status, 1);
             return Handled::Done;
         }
+        for (const auto& range : plan.ranges)
+            before_image_change(range.offset, range.length);
         // fallocate (or writing zeroes where it cannot) runs in the engine like any transfer:
         // on io_uring it does not hold the event loop for the up to 32 GiB one request covers.
         m_engine->submit({request.type == VIRTIO_BLK_T_DISCARD ? BlkIo::Op::Discard : BlkIo::Op::WriteZeroes,
@@ -299,6 +304,12 @@ VirtioBlk::ZeroingPlan VirtioBlk::plan_zeroing(std::uint32_t type, const std::ve
     return plan;
 }
 
+void VirtioBlk::before_image_change(std::uint64_t offset, std::uint64_t length)
+{
+    if (m_write_interceptor && length > 0)
+        m_write_interceptor->before_write(offset, length);
+}
+
 void VirtioBlk::complete(std::uint16_t head, std::uint64_t status_address, std::uint8_t status,
     std::uint32_t used_length)
 {
@@ -326,6 +337,51 @@ void VirtioBlk::notify_if_needed()
 {
     if (m_queue && m_queue->needs_notification())
         m_notifier->signal_used_queue(0);
+}
+
+Expected<void, std::string> VirtioBlk::resize(std::uint64_t new_size_bytes)
+{
+    const std::uint64_t old_size = m_image.size_bytes();
+    if (new_size_bytes % kSectorSize != 0)
+        return Unexpected(fmt::format("size {} is not a multiple of {} bytes", new_size_bytes, kSectorSize));
+    if (new_size_bytes > static_cast<std::uint64_t>(INT64_MAX))
+        return Unexpected(fmt::format("size {} is too large", new_size_bytes));
+    if (m_image.access() == DiskAccess::ReadOnly)
+        return Unexpected(std::string("the disk is read-only"));
+    if (m_image.is_block_device())
+        return Unexpected(std::string("the disk is a block device; resize the device itself"));
+    if (new_size_bytes < old_size)
+        return Unexpected(fmt::format("shrinking a disk while the guest runs is refused (size {} bytes, asked "
+                                      "for {}); stop the VM and use `minivmm disk resize`",
+            old_size, new_size_bytes));
+    if (new_size_bytes == old_size)
+        return {};
+    if (int result = m_image.grow(new_size_bytes); result != 0)
+        return Unexpected(fmt::format("growing the image to {} bytes failed: {}", new_size_bytes, std::strerror(-result)));
+    if (m_notifier)
+        m_notifier->notify_config_change();
+    return {};
+}
+
+bool VirtioBlk::quiesce_writes()
+{
+    if (!m_queue) {
+        m_engine->drain(); // no driver to answer; reset() drained already, this is a no-op
+        return true;
+    }
+    m_engine->commit();
+    complete_io(m_engine->reap());
+    const int fd = m_engine->event_fd();
+    while (m_engine->in_flight() > 0 && fd >= 0) {
+        // The engine signals its eventfd for every completion; reap() consumes it before
+        // looking, so a completion that lands after the look wakes this poll.
+        pollfd ready{fd, POLLIN, 0};
+        if (::poll(&ready, 1, -1) < 0 && errno != EINTR)
+            break;
+        complete_io(m_engine->reap());
+    }
+    notify_if_needed();
+    return m_engine->in_flight() == 0;
 }
 
 } // namespace minivmm::virtio

@@ -1,6 +1,7 @@
 // VirtioBlk: the virtio block device model (virtio-v1.2 §5.2 "Block Device"): one request queue,
 // read/write/flush/get-id/discard/write-zeroes against a DiskImage, through a sync or io_uring
-// engine, with a RequestGate seam for rate limiting.
+// engine, with a RequestGate seam for rate limiting, online resize (§5.2.4 capacity, §2.5.1
+// configuration changes) and a WriteInterceptor seam for copy-before-write.
 #pragma once
 
 #include <linux/virtio_blk.h>
@@ -17,6 +18,8 @@
 #include "devices/virtio/rate_limited_log.hpp"
 #include "devices/virtio/request_gate.hpp"
 #include "devices/virtio/virtio_device.hpp"
+#include "devices/virtio/write_interceptor.hpp"
+#include "vmm/base/expected.hpp"
 
 namespace minivmm::virtio {
 
@@ -35,6 +38,34 @@ public:
 
     // Installs the rate-limiting seam (nullptr: no limit). Call before the guest starts.
     void set_request_gate(std::shared_ptr<RequestGate> gate) { m_gate = std::move(gate); }
+
+    // The calls below are made while the device is not running anything else: with its
+    // transport's lock held (VirtioMmioTransport::with_device), which is how the event-loop
+    // thread runs the device too.
+
+    // Online resize: grows the image to `new_size_bytes` (a multiple of 512; ftruncate, the new
+    // space a hole), so the capacity read from the configuration space changes (virtio-v1.2
+    // §5.2.4 "Device configuration layout"), then asks the transport to bump the configuration
+    // generation and send a configuration change notification (§2.5.1, §4.2.3.4) so the driver
+    // sees the new size at once. Before the driver set DRIVER_OK there is no transport to tell:
+    // the driver reads the capacity when it gets there. Refused (error text, nothing changed):
+    // a shrink, a size that is not a multiple of 512, a read-only image, a block device.
+    Expected<void, std::string> resize(std::uint64_t new_size_bytes);
+
+    // Installs (nullptr: removes) the copy-before-write seam: from the next request on, every
+    // write, write-zeroes and discard calls interceptor->before_write(offset, length) before
+    // it reaches the image. The interceptor must outlive its installation.
+    void set_write_interceptor(WriteInterceptor* interceptor) { m_write_interceptor = interceptor; }
+    [[nodiscard]] WriteInterceptor* write_interceptor() const { return m_write_interceptor; }
+
+    // Waits for every request already handed to the I/O engine and completes it to the guest
+    // (used ring + notification), so that afterwards the image holds exactly the writes the
+    // guest has seen complete, and no write is in flight. An online backup calls it before it
+    // installs its interceptor: its point in time is then well defined. Requests still in the
+    // ring (e.g. waiting for a free engine slot) stay there: call process_queue(0) afterwards
+    // so they are not left waiting for the next notification. False only if waiting failed
+    // (poll(2) on the engine's eventfd), with requests possibly still in flight.
+    [[nodiscard]] bool quiesce_writes();
 
     std::uint32_t device_id() const override { return kDeviceId; }
     std::uint64_t device_features() const override { return m_features; }
@@ -64,6 +95,7 @@ private:
     QueueRunner::Handled handle_chain(const DescriptorChain& chain);
     ZeroingPlan plan_zeroing(std::uint32_t type, const std::vector<GuestRange>& payload,
         std::uint64_t payload_bytes) const;
+    void before_image_change(std::uint64_t offset, std::uint64_t length);
     void complete(std::uint16_t head, std::uint64_t status_address, std::uint8_t status, std::uint32_t used_length);
     void complete_io(const std::vector<BlkCompletion>& done);
     void notify_if_needed();
@@ -75,6 +107,7 @@ private:
     std::uint64_t m_features;
     std::unique_ptr<IoEngine> m_engine;
     std::shared_ptr<RequestGate> m_gate;
+    WriteInterceptor* m_write_interceptor = nullptr;
     RateLimitedLog m_log;
 
     // Set by activate(), cleared by reset().

@@ -342,6 +342,14 @@ std::vector<int> VirtioMmioTransport::device_event_fds() const
 void VirtioMmioTransport::signal_config_change()
 {
     std::lock_guard lock(m_mutex);
+    notify_config_change();
+}
+
+void VirtioMmioTransport::notify_config_change()
+{
+    // virtio-v1.2 §4.2.2 (MMIO Device Register Layout), ConfigGeneration: "Changes every time
+    // the configuration noticeably changes"; §4.2.3.4: the configuration change notification is
+    // InterruptStatus bit 1 (VIRTIO_MMIO_INT_CONFIG).
     ++m_config_generation;
     raise(VIRTIO_MMIO_INT_CONFIG);
 }

@@ -59,7 +59,8 @@ public:
     void handle_device_event(int fd);
     [[nodiscard]] std::vector<int> device_event_fds() const;
     // virtio-v1.2 §2.5.1 / §4.2.3.4: the device configuration changed (e.g. online resize):
-    // bump ConfigGeneration and raise VIRTIO_MMIO_INT_CONFIG.
+    // bump ConfigGeneration and raise VIRTIO_MMIO_INT_CONFIG. Takes the lock; a device inside
+    // a transport call uses DeviceNotifier::notify_config_change() instead.
     void signal_config_change();
 
     [[nodiscard]] std::uint32_t status() const;
@@ -88,6 +89,7 @@ private:
     void signal_used_queue(std::uint16_t queue) override;
     void report_guest_error(std::string_view what) override;
     void schedule_queue_rerun(std::uint16_t queue) override;
+    void notify_config_change() override;
 
     std::string m_name;
     std::unique_ptr<VirtioDevice> m_device;

@@ -22,6 +22,7 @@ public:
     void signal_used_queue(std::uint16_t) override {}
     void report_guest_error(std::string_view) override {}
     void schedule_queue_rerun(std::uint16_t) override {} // one pass per input is enough
+    void notify_config_change() override {}
 };
 
 constexpr std::uint64_t kRamSize = 64 * 1024;

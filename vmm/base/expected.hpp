@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cassert>
+#include <optional>
 #include <utility>
 #include <variant>
 
@@ -37,6 +38,26 @@ public:
 
 private:
     std::variant<T, E> m_storage;
+};
+
+// Expected<void, E>: success with no value, or an error (an operation that either worked or
+// says why not). Default-constructed means success.
+template<typename E>
+class [[nodiscard]] Expected<void, E> {
+public:
+    Expected() = default;
+    template<typename G>
+    Expected(Unexpected<G> error) : m_error(E(std::move(error.error)))
+    {
+    }
+
+    [[nodiscard]] bool has_value() const { return !m_error.has_value(); }
+    explicit operator bool() const { return has_value(); }
+    void value() const { assert(has_value()); }
+    const E& error() const { assert(!has_value()); return *m_error; }
+
+private:
+    std::optional<E> m_error;
 };
 
 } // namespace minivmm

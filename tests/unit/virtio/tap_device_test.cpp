@@ -292,6 +292,7 @@ TEST_CASE("VirtioNet over a real tap: a guest frame reaches the host and a host 
             void signal_used_queue(std::uint16_t) override {}
             void report_guest_error(std::string_view what) override { error = what; }
             void schedule_queue_rerun(std::uint16_t) override {}
+            void notify_config_change() override {}
             std::string error;
         } notifier;
         quiet_ipv6();

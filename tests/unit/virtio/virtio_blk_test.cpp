@@ -36,6 +36,7 @@ public:
     void signal_used_queue(std::uint16_t) override { ++used_signals; }
     void report_guest_error(std::string_view) override { ++guest_errors; }
     void schedule_queue_rerun(std::uint16_t queue) override { reruns.push_back(queue); }
+    void notify_config_change() override {}
     int used_signals = 0;
     int guest_errors = 0;
     std::vector<std::uint16_t> reruns;

@@ -35,6 +35,7 @@ public:
     void signal_used_queue(std::uint16_t queue) override { signals.push_back(queue); }
     void report_guest_error(std::string_view) override { ++guest_errors; }
     void schedule_queue_rerun(std::uint16_t queue) override { reruns.push_back(queue); }
+    void notify_config_change() override {}
     std::vector<std::uint16_t> signals;
     int guest_errors = 0;
     std::vector<std::uint16_t> reruns;
