@@ -61,6 +61,13 @@ VmController::VmController(Vm& vm) : m_vm(vm)
 
 VmController::~VmController()
 {
+    for (auto& [id, running] : m_backups) {
+        if (auto* disk = find_disk(id))
+            disk->slot->transport().with_device([&](virtio::VirtioDevice&) {
+                running.reset();
+                return 0;
+            });
+    }
     m_vm.m_loop.remove(m_wake.fd());
     if (m_shutdown_timer)
         m_vm.m_loop.remove(m_shutdown_timer.get());
@@ -355,9 +362,27 @@ api::ApiResponse VmController::limits_answer() const
 
 api::ApiResponse VmController::resize_disk(const api::ResizeDisk& request)
 {
-    if (!find_disk(request.id))
+    Vm::DeviceEntry* disk = find_disk(request.id);
+    if (!disk)
         return api::error_response(404, fmt::format("no such disk: '{}'", request.id));
-    return api::error_response(500, "online disk resize is not built into this minivmm yet");
+    return disk->slot->transport().with_device([&](virtio::VirtioDevice& device) {
+        auto& blk = dynamic_cast<virtio::VirtioBlk&>(device);
+        const std::uint64_t current = blk.image().size_bytes();
+        if (request.size < current)
+            return api::error_response(400, fmt::format("{}: shrinking ({} to {} bytes) is refused online", request.id,
+                current, request.size));
+        if (request.size % virtio::VirtioBlk::kSectorSize != 0)
+            return api::error_response(400, fmt::format("{}: the size must be a multiple of {} bytes", request.id,
+                virtio::VirtioBlk::kSectorSize));
+        if (blk.image().access() == virtio::DiskAccess::ReadOnly)
+            return api::error_response(409, fmt::format("{} is read-only", request.id));
+        // virtio-v1.2 §5.2.4 capacity, §2.5.1 / §4.2.2 ConfigGeneration and the configuration
+        // change interrupt: VirtioBlk::resize raises them through its transport.
+        auto resized = blk.resize(request.size);
+        if (!resized)
+            return api::error_response(500, fmt::format("{}: {}", request.id, resized.error()));
+        return ok(Json {{"id", request.id}, {"capacity", blk.image().size_bytes()}});
+    });
 }
 
 api::ApiResponse VmController::backup(const api::ApiRequest& request)
@@ -372,9 +397,46 @@ api::ApiResponse VmController::backup(const api::ApiRequest& request)
                                            },
                                        },
         request);
-    if (!find_disk(id))
+    Vm::DeviceEntry* disk = find_disk(id);
+    if (!disk)
         return api::error_response(404, fmt::format("no such disk: '{}'", id));
-    return api::error_response(500, "online backup is not built into this minivmm yet");
+    auto existing = m_backups.find(id);
+    if (std::holds_alternative<api::GetBackup>(request) || std::holds_alternative<api::CancelBackup>(request)) {
+        if (existing == m_backups.end())
+            return api::error_response(404, fmt::format("no backup of {} has been started", id));
+        if (std::holds_alternative<api::CancelBackup>(request)) {
+            existing->second->cancel();
+            (void)existing->second->wait_for(std::chrono::seconds(10));
+        }
+        return ok(progress_json(existing->second->progress()));
+    }
+    const auto& start = std::get<api::StartBackup>(request);
+    if (existing != m_backups.end() && existing->second->progress().state == backup::BackupState::Running)
+        return api::error_response(409, fmt::format("a backup of {} is already running", id));
+    return disk->slot->transport().with_device([&](virtio::VirtioDevice& device) {
+        auto& blk = dynamic_cast<virtio::VirtioBlk&>(device);
+        if (existing != m_backups.end())
+            m_backups.erase(existing); // an ended backup: its interceptor must go before a new one
+        auto started = backup::OnlineBackup::start(blk, backup::BackupOptions {start.path, start.bandwidth});
+        if (!started) {
+            // Another backup of the disk is the state forbidding it; anything else is the request.
+            const bool busy = started.error().find("already running") != std::string::npos;
+            return api::error_response(busy ? 409 : 400, fmt::format("{}: {}", id, started.error()));
+        }
+        auto& added = m_backups[id] = std::move(*started);
+        return ok(progress_json(added->progress()));
+    });
+}
+
+Json VmController::progress_json(const backup::BackupProgress& progress)
+{
+    return Json {{"state", backup::to_string(progress.state)}, {"path", progress.path},
+        {"copied_bytes", progress.bytes_copied}, {"total_bytes", progress.bytes_total},
+        {"written_bytes", progress.bytes_written}, {"guest_writes_intercepted", progress.guest_writes_intercepted},
+        {"blocks_copied_before_write", progress.blocks_copied_before_write},
+        {"blocks_copied_in_background", progress.blocks_copied_in_background},
+        {"blocks_skipped_as_holes", progress.blocks_skipped_as_holes}, {"error", progress.error},
+        {"elapsed_s", std::chrono::duration<double>(progress.elapsed).count()}};
 }
 
 Vm::DeviceEntry* VmController::find_disk(const std::string& id)

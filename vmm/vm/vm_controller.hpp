@@ -13,11 +13,13 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <map>
 #include <optional>
 
 #include <nlohmann/json.hpp>
 
 #include "vmm/api/api_server.hpp"
+#include "vmm/backup/online_backup.hpp"
 #include "vmm/base/event_fd.hpp"
 #include "vmm/base/unique_fd.hpp"
 #include "vmm/vm/vm.hpp"
@@ -65,6 +67,7 @@ private:
     api::ApiResponse metrics();
     [[nodiscard]] nlohmann::json limits_report() const;
     void flush_disks();
+    static nlohmann::json progress_json(const backup::BackupProgress& progress);
     Vm::DeviceEntry* find_disk(const std::string& id);
 
     Vm& m_vm;
@@ -74,6 +77,9 @@ private:
     bool m_closed = false;                        // under m_mutex
     VmState m_state = VmState::Running;           // loop thread only
     UniqueFd m_shutdown_timer;                    // armed by a shutdown, on the loop
+    // The latest backup of each disk (running or ended, for GET), loop thread only. Destroyed
+    // under the device's transport lock (online_backup.hpp), before the devices.
+    std::map<std::string, std::unique_ptr<backup::OnlineBackup>> m_backups;
 };
 
 } // namespace minivmm::vm
