@@ -49,6 +49,7 @@ public:
     void signal_used_queue(std::uint16_t) override {}
     void report_guest_error(std::string_view) override { ++guest_errors; }
     void schedule_queue_rerun(std::uint16_t queue) override { reruns.push_back(queue); }
+    void notify_config_change() override {} // no online resize here
     int guest_errors = 0;
     std::vector<std::uint16_t> reruns; // queues the device asked the event loop to run again
 };

@@ -35,6 +35,7 @@ public:
     void signal_used_queue(std::uint16_t) override {}
     void report_guest_error(std::string_view) override { ++guest_errors; }
     void schedule_queue_rerun(std::uint16_t) override {} // two chains: far below the per-pass budget
+    void notify_config_change() override {} // no online resize here
     int guest_errors = 0;
 };
 
