@@ -83,7 +83,7 @@ struct StampingVm {
     {
         REQUIRE(ctl(socket, {"stop"}).exit_status == 0);
         const ProcessResult end = vmm->wait(30s);
-        CHECK(end.exit_status == 122);
+        CHECK(end.exit_status == 123); // stopped through the API
         const auto final_disk = check_stamped_image(read_whole_file(disk), StampLayout {4096, kBlocks, 1});
         INFO("final disk: " << final_disk.problem);
         CHECK(final_disk.consistent);
