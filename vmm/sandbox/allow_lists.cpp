@@ -58,6 +58,12 @@ constexpr std::array kEventLoopSyscalls {
     MINIVMM_SYSCALL(timerfd_settime, "rate-limit gates arming their wake-up timer"),
     MINIVMM_SYSCALL(close, "teardown: every fd"),
     MINIVMM_SYSCALL(mincore, "--limits-report / --metrics: resident guest RAM"),
+    MINIVMM_SYSCALL(ftruncate, "control API online resize: DiskImage::grow"),
+    MINIVMM_SYSCALL(fsync, "control API online resize: the new size made durable"),
+    MINIVMM_SYSCALL(shutdown, "control API: MHD_stop_daemon at exit closes the API's connections"),
+    MINIVMM_SYSCALL(newfstatat, "control API: at exit, the socket file is checked to be still ours (lstat)"),
+    MINIVMM_SYSCALL(unlink, "control API: at exit, the socket file is removed"),
+    MINIVMM_SYSCALL(sched_getaffinity, "control API: PATCH /v1/limits reruns the CPU formula (seen in enforce runs)"),
 };
 
 // ioctls every thread may make: restoring the terminal from the SIGSYS handler.

@@ -51,8 +51,13 @@ Json limits_json(const limiter::RateLimitConfig& config, std::string_view ops_na
 
 } // namespace
 
-VmController::VmController(Vm& vm) : m_vm(vm)
+VmController::VmController(Vm& vm)
+    : m_vm(vm)
+    , m_shutdown_timer(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC))
+    , m_host_cpus(limiter::host_cpu_count())
 {
+    if (!m_shutdown_timer)
+        throw SysError("timerfd_create for the shutdown deadline");
     m_vm.m_loop.add(m_wake.fd(), EPOLLIN, [this](std::uint32_t) {
         m_wake.consume();
         run_queued();
@@ -69,7 +74,7 @@ VmController::~VmController()
             });
     }
     m_vm.m_loop.remove(m_wake.fd());
-    if (m_shutdown_timer)
+    if (m_shutdown_watched)
         m_vm.m_loop.remove(m_shutdown_timer.get());
     close();
 }
@@ -241,21 +246,18 @@ api::ApiResponse VmController::shutdown(double timeout_s)
 {
     // Firecracker's SendCtrlAltDel: the guest decides what Ctrl-Alt-Del means (Linux reboots;
     // with reboot=k the i8042 reset ends the VM). If it has not ended by the deadline, stop it.
-    UniqueFd timer(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
-    if (!timer)
-        throw SysError("timerfd_create for the shutdown deadline");
     itimerspec spec {};
     const auto nanos = static_cast<std::int64_t>(std::llround(timeout_s * 1e9));
     spec.it_value.tv_sec = static_cast<time_t>(nanos / 1'000'000'000);
     spec.it_value.tv_nsec = static_cast<long>(nanos % 1'000'000'000);
-    if (::timerfd_settime(timer.get(), 0, &spec, nullptr) < 0)
+    if (::timerfd_settime(m_shutdown_timer.get(), 0, &spec, nullptr) < 0)
         throw SysError("timerfd_settime for the shutdown deadline");
-    m_vm.m_loop.add(timer.get(), EPOLLIN, [this, timeout_s](std::uint32_t) {
+    m_shutdown_watched = true;
+    m_vm.m_loop.add(m_shutdown_timer.get(), EPOLLIN, [this, timeout_s](std::uint32_t) {
         flush_disks();
         m_vm.m_stopper.stop({StopKind::ShutdownTimeout, 0,
             fmt::format("the guest did not shut down within {} s of Ctrl-Alt-Del; stopped it", timeout_s)});
     });
-    m_shutdown_timer = std::move(timer);
     m_vm.m_i8042->send_ctrl_alt_del();
     m_state = VmState::ShuttingDown;
     return ok(Json {{"state", state_name(m_state)}, {"timeout_s", timeout_s}});
@@ -326,7 +328,7 @@ api::ApiResponse VmController::change_limits(const api::PatchLimits& request)
         std::vector<std::uint32_t> priorities = request.vcpu_priority.value_or(limit ? config.vcpu_priorities
                                                                                      : std::vector<std::uint32_t> {});
         // DESIGN.md, "Resource limiter": the same formula and validation as at boot (UserError -> 400).
-        cpu = limiter::allocate_cpu({m_vm.m_config.cpus, limit, priorities, limiter::host_cpu_count(), config.cpu_period});
+        cpu = limiter::allocate_cpu({m_vm.m_config.cpus, limit, priorities, m_host_cpus, config.cpu_period});
         config.cpu_limit = limit;
         config.vcpu_priorities = priorities;
     }

@@ -76,7 +76,11 @@ private:
     std::deque<std::shared_ptr<Pending>> m_queue; // under m_mutex
     bool m_closed = false;                        // under m_mutex
     VmState m_state = VmState::Running;           // loop thread only
-    UniqueFd m_shutdown_timer;                    // armed by a shutdown, on the loop
+    // Made before the VM runs (the event loop's seccomp filter allows timerfd_settime, not
+    // timerfd_create), armed by a shutdown.
+    UniqueFd m_shutdown_timer;
+    bool m_shutdown_watched = false;
+    unsigned m_host_cpus = 1; // S_available, read once at start (sched_getaffinity is not allowed later)
     // The latest backup of each disk (running or ended, for GET), loop thread only. Destroyed
     // under the device's transport lock (online_backup.hpp), before the devices.
     std::map<std::string, std::unique_ptr<backup::OnlineBackup>> m_backups;
