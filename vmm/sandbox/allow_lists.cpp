@@ -63,6 +63,7 @@ constexpr std::array kEventLoopSyscalls {
     MINIVMM_SYSCALL(shutdown, "control API: MHD_stop_daemon at exit closes the API's connections"),
     MINIVMM_SYSCALL(newfstatat, "control API: at exit, the socket file is checked to be still ours (lstat)"),
     MINIVMM_SYSCALL(unlink, "control API: at exit, the socket file is removed"),
+    MINIVMM_SYSCALL(clock_nanosleep, "control API: at exit, up to 1 s for the last answer to leave (ApiServer)"),
     MINIVMM_SYSCALL(sched_getaffinity, "control API: PATCH /v1/limits reruns the CPU formula (seen in enforce runs)"),
 };
 
