@@ -12,6 +12,8 @@
 
 #include <fmt/format.h>
 
+#include "vmm/base/exact_io.hpp"
+
 namespace minivmm::backup {
 namespace {
 
@@ -72,18 +74,7 @@ BackupFile::~BackupFile()
 
 int BackupFile::write_at(const std::uint8_t* data, std::size_t length, std::uint64_t offset) const
 {
-    std::size_t done = 0;
-    while (done < length) {
-        const ssize_t n = ::pwrite(m_file.get(), data + done, length - done, static_cast<off_t>(offset + done));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        if (n == 0)
-            return -EIO;
-        done += static_cast<std::size_t>(n);
-    }
-    return 0;
+    return pwrite_exact(m_file.get(), data, length, offset);
 }
 
 Expected<void, std::string> BackupFile::publish()

@@ -12,26 +12,10 @@
 
 #include <fmt/format.h>
 
+#include "vmm/base/exact_io.hpp"
+
 namespace minivmm::backup {
 namespace {
-
-// pread(2) of exactly `length` bytes: 0, -errno, or -EIO when the file ends first (the disk
-// never shrinks while a VM runs, so that is an I/O error).
-int read_exact(int fd, std::uint8_t* buffer, std::uint64_t length, std::uint64_t offset)
-{
-    std::uint64_t done = 0;
-    while (done < length) {
-        const ssize_t n = ::pread(fd, buffer + done, length - done, static_cast<off_t>(offset + done));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        if (n == 0)
-            return -EIO;
-        done += static_cast<std::uint64_t>(n);
-    }
-    return 0;
-}
 
 bool all_zero(const std::uint8_t* data, std::uint64_t length)
 {
@@ -181,7 +165,7 @@ void OnlineBackup::copy_before_write(std::uint64_t block)
     }
     const std::uint64_t length = m_claims.block_length(block);
     const std::uint64_t offset = m_claims.block_offset(block);
-    if (int result = read_exact(m_source.get(), m_write_path_buffer.data(), length, offset); result != 0) {
+    if (int result = pread_exact(m_source.get(), m_write_path_buffer.data(), length, offset); result != 0) {
         fail(fmt::format("reading the disk at byte {}: {}", offset, std::strerror(-result)));
         return;
     }
@@ -304,7 +288,7 @@ void OnlineBackup::copy_in_background()
         if (claimed == 0)
             continue; // a guest write took it meanwhile; look again
         const std::uint64_t offset = m_claims.block_offset(block);
-        int result = read_exact(m_source.get(), buffer, claimed_bytes, offset);
+        int result = pread_exact(m_source.get(), buffer, claimed_bytes, offset);
         if (result != 0) {
             fail(fmt::format("reading the disk at byte {}: {}", offset, std::strerror(-result)));
         } else if ((result = write_blocks(buffer, block, claimed)) != 0) {

@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "vmm/base/exact_io.hpp"
 #include "vmm/base/sys_error.hpp"
 #include "vmm/base/unique_fd.hpp"
 #include "vmm/disk/data_extents.hpp"
@@ -52,32 +53,14 @@ std::string directory_of(const std::string& path)
 
 void read_exact(int fd, std::uint8_t* buffer, std::size_t length, std::uint64_t offset)
 {
-    std::size_t done = 0;
-    while (done < length) {
-        const ssize_t n = ::pread(fd, buffer + done, length - done,
-                                  static_cast<off_t>(offset + done));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            throw SysError("read source disk");
-        if (n == 0)
-            throw SysError("read source disk: it shrank during the backup", EIO);
-        done += static_cast<std::size_t>(n);
-    }
+    if (const int result = pread_exact(fd, buffer, length, offset); result != 0)
+        throw SysError(result == -EIO ? "read source disk (or it shrank during the backup)" : "read source disk", -result);
 }
 
 void write_exact(int fd, const std::uint8_t* buffer, std::size_t length, std::uint64_t offset)
 {
-    std::size_t done = 0;
-    while (done < length) {
-        const ssize_t n = ::pwrite(fd, buffer + done, length - done,
-                                   static_cast<off_t>(offset + done));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            throw SysError("write backup");
-        done += static_cast<std::size_t>(n);
-    }
+    if (const int result = pwrite_exact(fd, buffer, length, offset); result != 0)
+        throw SysError("write backup", -result);
 }
 
 // Moves `from` to `to` unless `to` exists (renameat2 RENAME_NOREPLACE; link + unlink where the

@@ -1,0 +1,15 @@
+// Positional reads and writes of exactly `length` bytes (pread(2) / pwrite(2) until done, EINTR
+// retried): the loop every whole-block copier needs, written once.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace minivmm {
+
+// 0 when all `length` bytes were read; -errno on failure; -EIO when the file ends first.
+[[nodiscard]] int pread_exact(int fd, std::uint8_t* buffer, std::size_t length, std::uint64_t offset);
+// 0 when all `length` bytes were written; -errno on failure; -EIO when a write makes no progress.
+[[nodiscard]] int pwrite_exact(int fd, const std::uint8_t* buffer, std::size_t length, std::uint64_t offset);
+
+} // namespace minivmm
