@@ -273,8 +273,10 @@ TEST_CASE("--net tap=NAME creates a missing tap, the guest pings through it, and
     Background vm(ns.exec(net_vm(std::string("tap=") + tap + ",mac=" + kGuestMac, guest_cmdline())));
     // minivmm creates the tap before the guest runs; the guest ARPs for ~8 s, plenty of time to
     // give the new interface the host address.
-    INFO("VM output so far: " << vm.out() << vm.err());
-    REQUIRE(ns.wait_link(tap, true, 20s));
+    if (!ns.wait_link(tap, true, 20s)) {
+        vm.pump(1s);
+        FAIL("the tap did not appear; the VM printed: " << vm.out() << vm.err());
+    }
     const std::string host_mac = ns.mac_of(tap);
     ns.ip({"addr", "add", std::string(kHostIp) + "/24", "dev", tap});
     ns.ip({"link", "set", tap, "up"});

@@ -1,6 +1,7 @@
 #include "vmm/base/event_loop.hpp"
 
 #include <cerrno>
+#include <cstring>
 #include <vector>
 
 #include <fmt/format.h>
@@ -40,10 +41,23 @@ void EventLoop::add(int fd, std::uint32_t events, Callback callback)
 
 void EventLoop::modify(int fd, std::uint32_t events)
 {
+    const std::thread::id loop_thread = m_loop_thread.load();
+    if (loop_thread != std::thread::id {} && loop_thread != std::this_thread::get_id()) {
+        {
+            std::lock_guard lock(m_mutex);
+            if (!m_callbacks.contains(fd))
+                return; // removed meanwhile: nothing to change
+            m_watched[fd] = events;
+            m_deferred.insert(fd);
+        }
+        m_wake.signal();
+        return;
+    }
     {
         std::lock_guard lock(m_mutex);
         if (m_callbacks.contains(fd))
             m_watched[fd] = events;
+        m_deferred.erase(fd); // this call supersedes one another thread left
         if (m_suspended.contains(fd))
             return;
     }
@@ -54,6 +68,26 @@ void EventLoop::modify(int fd, std::uint32_t events)
         throw SysError(fmt::format("epoll_ctl modify fd {}", fd));
 }
 
+void EventLoop::apply_watched_locked(int fd)
+{
+    if (!m_callbacks.contains(fd) || m_suspended.contains(fd))
+        return; // gone, or resume() applies m_watched later
+    epoll_event event{};
+    event.events = m_watched[fd];
+    event.data.fd = fd;
+    if (::epoll_ctl(m_epoll.get(), EPOLL_CTL_MOD, fd, &event) < 0)
+        fmt::print(stderr, "minivmm: warning: epoll_ctl modify fd {} (asked from another thread): {}\n", fd,
+            std::strerror(errno));
+}
+
+void EventLoop::apply_deferred()
+{
+    std::lock_guard lock(m_mutex);
+    for (const int fd : m_deferred)
+        apply_watched_locked(fd);
+    m_deferred.clear();
+}
+
 void EventLoop::remove(int fd)
 {
     ::epoll_ctl(m_epoll.get(), EPOLL_CTL_DEL, fd, nullptr);
@@ -61,6 +95,7 @@ void EventLoop::remove(int fd)
     m_callbacks.erase(fd);
     m_watched.erase(fd);
     m_suspended.erase(fd);
+    m_deferred.erase(fd);
 }
 
 void EventLoop::suspend(int fd)
@@ -87,6 +122,8 @@ void EventLoop::resume(int fd)
 
 void EventLoop::run_once(int timeout_ms)
 {
+    m_loop_thread.store(std::this_thread::get_id());
+    apply_deferred();
     constexpr int kMaxEvents = 32;
     epoll_event events[kMaxEvents];
     const int count = ::epoll_wait(m_epoll.get(), events, kMaxEvents, timeout_ms);
@@ -99,6 +136,7 @@ void EventLoop::run_once(int timeout_ms)
         const int fd = events[i].data.fd;
         if (fd == m_wake.fd()) {
             m_wake.consume();
+            apply_deferred(); // before the callbacks of this round run
             continue;
         }
         std::shared_ptr<Callback> callback;

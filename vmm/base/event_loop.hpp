@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -30,6 +31,9 @@ public:
     // Watches `fd` (not owned) for `events`; throws SysError. An fd is added at most once.
     void add(int fd, std::uint32_t events, Callback callback);
     // Changes the events watched for `fd` (e.g. stop polling a TAP while the guest has no buffers).
+    // From a thread other than the one running the loop (a vCPU thread handling a guest's MMIO
+    // write), the change is handed to the loop thread, which applies it before it waits again:
+    // vCPU threads may not call epoll_ctl (vmm/sandbox/allow_lists.cpp).
     void modify(int fd, std::uint32_t events);
     // Stops watching `fd`; its callback is not called again once this returns on the loop thread.
     void remove(int fd);
@@ -48,6 +52,12 @@ public:
     [[nodiscard]] bool stopped() const { return m_stopped.load(); }
 
 private:
+    // epoll_ctl(EPOLL_CTL_MOD) with the events last asked for, unless the fd is suspended or gone.
+    // Call with m_mutex held.
+    void apply_watched_locked(int fd);
+    // The modify() calls other threads left for the loop thread.
+    void apply_deferred();
+
     UniqueFd m_epoll;
     EventFd m_wake;
     std::atomic<bool> m_stopped{false};
@@ -55,6 +65,9 @@ private:
     std::unordered_map<int, std::shared_ptr<Callback>> m_callbacks;
     std::unordered_map<int, std::uint32_t> m_watched; // fd -> the events asked for (add, modify)
     std::unordered_set<int> m_suspended;
+    std::unordered_set<int> m_deferred; // fds whose modify() waits for the loop thread
+    // The thread in run_once(); default (no thread) until the loop first runs.
+    std::atomic<std::thread::id> m_loop_thread {};
 };
 
 } // namespace minivmm

@@ -3,6 +3,8 @@
 // ThreadSanitizer build checks for races in the loop.
 #include <catch2/catch.hpp>
 
+#include <seccomp.h>
+
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -160,4 +162,48 @@ TEST_CASE("event loop: modify while suspended takes effect at resume", "[base][e
     loop.modify(event.fd(), EPOLLIN);
     loop.run_once(0);
     CHECK(calls == 1);
+}
+
+// A vCPU thread's seccomp filter has no epoll_ctl (vmm/sandbox/allow_lists.cpp), yet a guest's
+// MMIO write can change what a device watches: virtio-net's reset or DRIVER_OK stops or starts
+// polling its tap from the vCPU thread. Such a modify() must be handed to the loop thread. The
+// test thread forbids itself epoll_ctl (EPERM, not a kill) the way the vCPU filter does.
+TEST_CASE("event loop: modify() from a thread that may not call epoll_ctl is applied by the loop thread",
+    "[base][event_loop]")
+{
+    EventLoop loop;
+    EventFd event;
+    std::atomic<int> calls {0};
+    loop.add(event.fd(), EPOLLIN, [&](std::uint32_t) {
+        event.consume();
+        ++calls;
+    });
+    loop.modify(event.fd(), 0); // not watched yet: a signal now stays in the kernel
+    auto running = run_on_thread(loop);
+    event.signal();
+    CHECK(running.wait_for(50ms) == std::future_status::timeout);
+    CHECK(calls.load() == 0);
+
+    std::string failure;
+    std::thread vcpu_like([&] {
+        scmp_filter_ctx filter = seccomp_init(SCMP_ACT_ALLOW);
+        if (filter == nullptr || seccomp_rule_add(filter, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(epoll_ctl), 0) != 0
+            || seccomp_load(filter) != 0) {
+            failure = "could not load the test's seccomp filter";
+        } else {
+            try {
+                loop.modify(event.fd(), EPOLLIN);
+            } catch (const std::exception& error) {
+                failure = error.what();
+            }
+        }
+        seccomp_release(filter);
+    });
+    vcpu_like.join();
+    INFO(failure);
+    CHECK(failure.empty());
+    // The pending signal is dispatched once the loop thread applied the change.
+    CHECK(eventually([&] { return calls.load() == 1; }));
+    loop.stop();
+    REQUIRE(running.wait_for(5s) == std::future_status::ready);
 }
