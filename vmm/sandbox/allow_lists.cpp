@@ -67,6 +67,40 @@ constexpr std::array kEventLoopSyscalls {
     MINIVMM_SYSCALL(sched_getaffinity, "control API: PATCH /v1/limits reruns the CPU formula (seen in enforce runs)"),
 };
 
+// The control API's thread: HTTP on the Unix socket (libmicrohttpd driven by ApiServer's own
+// loop), then a hand-over to the event loop through VmController. It opens nothing, never
+// touches KVM, guest memory or disks.
+constexpr std::array kApiSyscalls {
+    MINIVMM_SYSCALL(exit, "the API thread ends"),
+    MINIVMM_SYSCALL(epoll_wait, "libmicrohttpd's epoll set (MHD_USE_EPOLL)"),
+    MINIVMM_SYSCALL(epoll_ctl, "libmicrohttpd adds and removes connections"),
+    MINIVMM_SYSCALL(poll, "ApiServer's loop waits for MHD's epoll fd and its stop eventfd"),
+    MINIVMM_SYSCALL(accept4, "libmicrohttpd accepts a connection"),
+    MINIVMM_SYSCALL(recvfrom, "libmicrohttpd reads a request"),
+    MINIVMM_SYSCALL(sendto, "libmicrohttpd writes an answer"),
+    MINIVMM_SYSCALL(sendmsg, "libmicrohttpd writes an answer (header and body together)"),
+    MINIVMM_SYSCALL(shutdown, "libmicrohttpd ends a connection"),
+    MINIVMM_SYSCALL(close, "libmicrohttpd closes a connection"),
+    MINIVMM_SYSCALL(read, "ApiServer's stop eventfd"),
+};
+
+// The online backup's copier: reads the disk, writes DEST, makes it durable and gives it its
+// name. DEST is opened before this thread starts (OnlineBackup::start).
+constexpr std::array kBackupSyscalls {
+    MINIVMM_SYSCALL(exit, "the copier ends"),
+    MINIVMM_SYSCALL(pread64, "reading the disk"),
+    MINIVMM_SYSCALL(pwrite64, "writing DEST"),
+    MINIVMM_SYSCALL(lseek, "SEEK_DATA / SEEK_HOLE: holes stay holes"),
+    MINIVMM_SYSCALL(fdatasync, "DEST made durable before it is named"),
+    MINIVMM_SYSCALL(fsync, "DEST's directory made durable after the rename"),
+    MINIVMM_SYSCALL(ftruncate, "DEST gets the disk's size"),
+    MINIVMM_SYSCALL(renameat2, "the temporary file becomes DEST (RENAME_NOREPLACE)"),
+    MINIVMM_SYSCALL(linkat, "an O_TMPFILE DEST gets its name"),
+    MINIVMM_SYSCALL(unlinkat, "a failed or cancelled backup removes its partial file"),
+    MINIVMM_SYSCALL(close, "DEST and its directory when the copy ends"),
+    MINIVMM_SYSCALL(clock_nanosleep, "the bandwidth limit waits for tokens"),
+};
+
 // ioctls every thread may make: restoring the terminal from the SIGSYS handler.
 constexpr std::array kCommonIoctls {
     MINIVMM_IOCTL(TCSETS, "tcsetattr(TCSANOW): RawTerminal::restore_saved, also from the SIGSYS handler"),
@@ -154,6 +188,12 @@ std::vector<AllowedSyscall> allowed_syscalls(ThreadKind kind)
     case ThreadKind::EventLoop:
         append_missing<AllowedSyscall>(list, kEventLoopSyscalls);
         break;
+    case ThreadKind::Api:
+        append_missing<AllowedSyscall>(list, kApiSyscalls);
+        break;
+    case ThreadKind::Backup:
+        append_missing<AllowedSyscall>(list, kBackupSyscalls);
+        break;
     }
     append_missing<AllowedSyscall>(list, kCommonSyscalls);
     append_missing<AllowedSyscall>(list, kSanitizerSyscalls);
@@ -170,6 +210,9 @@ std::vector<AllowedIoctl> allowed_ioctls(ThreadKind kind)
     case ThreadKind::EventLoop:
         append_missing<AllowedIoctl>(list, kEventLoopIoctls);
         break;
+    case ThreadKind::Api:
+    case ThreadKind::Backup:
+        break; // no ioctl but the common terminal restore
     }
     append_missing<AllowedIoctl>(list, kCommonIoctls);
     return list;

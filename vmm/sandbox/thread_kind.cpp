@@ -10,6 +10,10 @@ std::string_view thread_kind_name(ThreadKind kind)
         return "vcpu";
     case ThreadKind::EventLoop:
         return "event-loop";
+    case ThreadKind::Api:
+        return "api";
+    case ThreadKind::Backup:
+        return "backup";
     }
     return "unknown";
 }

@@ -11,11 +11,14 @@ namespace minivmm::sandbox {
 enum class ThreadKind {
     Vcpu,      // one per vCPU: KVM_RUN and exit dispatch (vmm/vm/vcpu_runner.cpp)
     EventLoop, // the main thread: the event loop, then teardown and exit (vmm/vm/vm.cpp)
+    Api,       // the control API's HTTP server (vmm/api/api_server.cpp), with --api-socket only
+    Backup,    // the online backup's copier (vmm/backup/online_backup.cpp), with --api-socket only
 };
 
-inline constexpr std::array kAllThreadKinds {ThreadKind::Vcpu, ThreadKind::EventLoop};
+inline constexpr std::array kAllThreadKinds {ThreadKind::Vcpu, ThreadKind::EventLoop, ThreadKind::Api,
+    ThreadKind::Backup};
 
-// "vcpu", "event-loop": the name in the SIGSYS message and in the documentation.
+// "vcpu", "event-loop", "api", "backup": the name in the SIGSYS message and in the documentation.
 [[nodiscard]] std::string_view thread_kind_name(ThreadKind kind);
 
 } // namespace minivmm::sandbox
