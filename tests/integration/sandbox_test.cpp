@@ -16,6 +16,7 @@
 
 #include "tests/integration/vmm_harness.hpp"
 #include "tests/support/background_process.hpp"
+#include "tests/support/unix_http.hpp"
 
 using namespace minivmm::testing;
 namespace fs = std::filesystem;
@@ -130,11 +131,21 @@ TEST_CASE("every thread of a running VM is under a seccomp filter with no-new-pr
 {
     if (!kvm_available())
         return;
-    BackgroundProcess vmm({minivmm_binary(), "run", "--kernel", testguest("spin"), "--cpus", "2"});
+    TempDir dir;
+    std::vector<std::string> argv {minivmm_binary(), "run", "--kernel", testguest("spin"), "--cpus", "2"};
+    int expected_threads = 3; // main (event loop) + 2 vCPUs
+    std::string socket;
+    SECTION("without the control API") {}
+    SECTION("with the control API: its HTTP thread too") {
+        socket = dir.file("api.sock");
+        argv.insert(argv.end(), {"--api-socket", socket});
+        expected_threads = 4;
+    }
+    BackgroundProcess vmm(argv);
     REQUIRE(vmm.wait_for_line("spin: spinning forever", std::chrono::seconds(30)));
     const fs::path tasks = fs::path("/proc") / std::to_string(vmm.pid()) / "task";
     int count = 0;
-    // The event loop loads its filter just after starting the vCPU threads: wait for it.
+    // The event loop loads its filter just after starting the other threads: wait for it.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     bool all_filtered = false;
     while (!all_filtered && std::chrono::steady_clock::now() < deadline) {
@@ -151,10 +162,30 @@ TEST_CASE("every thread of a running VM is under a seccomp filter with no-new-pr
         if (!all_filtered)
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    CHECK(count == 3); // main (event loop) + 2 vCPUs
+    CHECK(count == expected_threads);
     CHECK(all_filtered);
+    if (!socket.empty()) {
+        // The confined API thread still answers.
+        const auto reply = http_call(socket, "GET", "/v1/vm");
+        REQUIRE(reply);
+        CHECK(reply->status == 200);
+    }
     const auto result = vmm.stop(SIGTERM);
     CHECK(result.exit_status == 128 + SIGTERM);
+}
+
+TEST_CASE("enforce: the control API's thread making a forbidden call ends minivmm with one line, exit 122",
+    "[guest][sandbox]")
+{
+    if (!kvm_available())
+        return;
+    TempDir dir;
+    const auto result = run_with_hook("api", {"--kernel", testguest("spin"), "--api-socket", dir.file("api.sock")});
+    INFO("stderr: " << result.err);
+    CHECK(result.exit_status == kSeccompViolation);
+    const auto lines = lines_of(result.err);
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0] == "minivmm: seccomp: thread api made a forbidden system call uname (63)");
 }
 
 TEST_CASE("file descriptors inherited from the parent are closed at start", "[guest][sandbox]")

@@ -3,16 +3,18 @@
 // and turns handler answers and failures into JSON responses.
 #include "vmm/api/api_server.hpp"
 
-#include <pthread.h>
-#include <signal.h>
+#include <poll.h>
+#include <time.h>
 
 #include <microhttpd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <climits>
 #include <cstring>
 #include <memory>
-#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -60,14 +62,7 @@ MHD_Result on_request(void* context, MHD_Connection* connection, const char* url
     const auto& handler = *static_cast<const ApiServer::Handler*>(context);
     auto* pending = static_cast<PendingRequest*>(*connection_state);
     if (!pending) {
-        // First call: headers only. The thread MHD made is the API thread; name it for top -H,
-        // /proc/PID/task/*/comm and the per-thread-kind seccomp filters.
-        thread_local bool named = false;
-        if (!named) {
-            ::pthread_setname_np(::pthread_self(), "api");
-            named = true;
-        }
-        // A declared body over the limit is refused before a byte of it is read.
+        // First call: headers only. A declared body over the limit is refused before a byte of it is read.
         if (auto length = content_length(connection); length && *length > kMaxBodyBytes)
             return send(connection, error_response(400, fmt::format("the body is larger than {} bytes", kMaxBodyBytes)));
         *connection_state = new PendingRequest;
@@ -117,37 +112,74 @@ ApiServer::ApiServer(UnixListener listener, Handler handler)
     : m_listener(std::move(listener))
     , m_handler(std::move(handler))
 {
-    // The daemon's thread inherits this thread's signal mask: block everything while it is made,
-    // so no process-directed signal (SIGTERM, SIGINT: the VM's signalfd wants them) and no vCPU
-    // kick is ever delivered to the API thread.
-    sigset_t all, previous;
-    sigfillset(&all);
-    ::pthread_sigmask(SIG_BLOCK, &all, &previous);
+    // MHD writes a Date header through the C library's time zone code, which reads
+    // /etc/localtime on first use: read it here, before the API thread is confined (no openat).
+    ::tzset();
+    // No MHD_USE_INTERNAL_POLLING_THREAD: MHD makes no thread; serve() drives it (MHD_run) when
+    // its epoll fd is readable, from a thread that loaded the "api" filter.
     const int fd = m_listener.fd();
-    m_daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, nullptr, nullptr, &on_request,
-        &m_handler, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, &on_completed, nullptr,
+    m_daemon = MHD_start_daemon(MHD_USE_EPOLL, 0, nullptr, nullptr, &on_request, &m_handler,
+        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, &on_completed, nullptr,
         MHD_OPTION_CONNECTION_LIMIT, 16u, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
-    ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
     if (!m_daemon)
         throw SysError(fmt::format("--api-socket {}: cannot start the HTTP server", m_listener.path()), EIO);
     (void)m_listener.release_fd(); // MHD_stop_daemon closes it
+    const MHD_DaemonInfo* info = MHD_get_daemon_info(m_daemon, MHD_DAEMON_INFO_EPOLL_FD);
+    if (!info) {
+        MHD_stop_daemon(m_daemon);
+        throw SysError(fmt::format("--api-socket {}: the HTTP server has no epoll fd", m_listener.path()), EIO);
+    }
+    m_daemon_epoll_fd = info->epoll_fd;
 }
 
 ApiServer::~ApiServer()
 {
-    if (!m_daemon)
-        return;
-    // The last answer (typically to "stop") may still be on its way out: give open connections
-    // a moment to finish before MHD_stop_daemon closes them. Every answer is already decided, so
-    // this waits only for the socket writes.
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-    while (std::chrono::steady_clock::now() < deadline) {
-        const MHD_DaemonInfo* info = MHD_get_daemon_info(m_daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-        if (!info || info->num_connections == 0)
-            break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (m_daemon)
+        MHD_stop_daemon(m_daemon);
+}
+
+namespace {
+
+// Waits until MHD's epoll set has work, `wake` is signalled or `timeout_ms` passed (-1: no
+// limit). EINTR is a normal return: the caller runs MHD and looks at its stop token again.
+void wait_for_work(int daemon_epoll_fd, int wake_fd, int timeout_ms)
+{
+    pollfd fds[2] = {{daemon_epoll_fd, POLLIN, 0}, {wake_fd, POLLIN, 0}};
+    if (::poll(fds, wake_fd < 0 ? 1 : 2, timeout_ms) < 0 && errno != EINTR)
+        throw SysError("poll on the API server's fds");
+}
+
+// How long MHD may wait before it must run again (a connection timing out), in ms for poll().
+int next_timeout_ms(MHD_Daemon* daemon, int limit_ms)
+{
+    MHD_UNSIGNED_LONG_LONG timeout = 0;
+    if (MHD_get_timeout(daemon, &timeout) != MHD_YES)
+        return limit_ms;
+    const auto capped = static_cast<MHD_UNSIGNED_LONG_LONG>(limit_ms < 0 ? INT_MAX : limit_ms);
+    return static_cast<int>(std::min(timeout, capped));
+}
+
+} // namespace
+
+void ApiServer::serve(std::stop_token stop)
+{
+    std::stop_callback wake_on_stop(stop, [this] { m_stop_wake.signal(); });
+    while (!stop.stop_requested()) {
+        wait_for_work(m_daemon_epoll_fd, m_stop_wake.fd(), next_timeout_ms(m_daemon, -1));
+        MHD_run(m_daemon);
     }
-    MHD_stop_daemon(m_daemon);
+    // The last answer (typically to "stop") may still be on its way out: give open connections
+    // a moment to finish before the destructor closes them. Every answer is already decided (the
+    // controller refuses new requests by now), so this waits only for the socket writes.
+    const auto deadline = std::chrono::steady_clock::now() + kDrainTime;
+    for (;;) {
+        MHD_run(m_daemon);
+        const MHD_DaemonInfo* info = MHD_get_daemon_info(m_daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (!info || info->num_connections == 0 || left.count() <= 0)
+            return;
+        wait_for_work(m_daemon_epoll_fd, -1, next_timeout_ms(m_daemon, static_cast<int>(left.count())));
+    }
 }
 
 } // namespace minivmm::api

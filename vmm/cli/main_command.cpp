@@ -30,12 +30,16 @@ int run_vm(const RunOptions& options)
     {
         // Destroyed before the machine: the server stops answering, then the socket goes.
         std::optional<api::ApiServer> server;
-        if (listener)
+        if (listener) {
             server.emplace(std::move(*listener),
                 [&controller = machine->controller()](const api::ApiRequest& request) { return controller.submit(request); });
+            // Its thread is the VM's, confined like the others; run() joins it before returning.
+            machine->add_service_thread(sandbox::ThreadKind::Api, [&server = *server](std::stop_token stop) {
+                server.serve(stop);
+            });
+        }
         listener.reset();
-        // However run() ends, no API request may wait on a VM that no longer runs: the server's
-        // thread is joined when it is destroyed.
+        // However run() ends, no API request may wait on a VM that no longer runs.
         struct CloseController {
             vm::VmController& controller;
             ~CloseController() { controller.close(); }

@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 
 #include <array>
+#include <cerrno>
 #include <span>
 
 namespace minivmm::sandbox {
@@ -33,6 +34,7 @@ constexpr std::array kCommonSyscalls {
     MINIVMM_SYSCALL(gettid, "abort() on a failed assertion (raise)"),
     MINIVMM_SYSCALL(tgkill, "abort() on a failed assertion; kicking a vCPU thread (pthread_kill)"),
     MINIVMM_SYSCALL(exit_group, "process exit, also from the SIGSYS handler"),
+    MINIVMM_SYSCALL(sched_yield, "std::stop_token's spin lock (libstdc++) while another thread requests a stop"),
 };
 
 constexpr std::array kVcpuSyscalls {
@@ -77,11 +79,10 @@ constexpr std::array kApiSyscalls {
     MINIVMM_SYSCALL(poll, "ApiServer's loop waits for MHD's epoll fd and its stop eventfd"),
     MINIVMM_SYSCALL(accept4, "libmicrohttpd accepts a connection"),
     MINIVMM_SYSCALL(recvfrom, "libmicrohttpd reads a request"),
-    MINIVMM_SYSCALL(sendto, "libmicrohttpd writes an answer"),
+    MINIVMM_SYSCALL(sendto, "libmicrohttpd writes the rest of an answer a single send() (mhd_send.c)"),
     MINIVMM_SYSCALL(sendmsg, "libmicrohttpd writes an answer (header and body together)"),
     MINIVMM_SYSCALL(shutdown, "libmicrohttpd ends a connection"),
     MINIVMM_SYSCALL(close, "libmicrohttpd closes a connection"),
-    MINIVMM_SYSCALL(read, "ApiServer's stop eventfd"),
 };
 
 // The online backup's copier: reads the disk, writes DEST, makes it durable and gives it its
@@ -100,6 +101,16 @@ constexpr std::array kBackupSyscalls {
     MINIVMM_SYSCALL(close, "DEST and its directory when the copy ends"),
     MINIVMM_SYSCALL(clock_nanosleep, "the bandwidth limit waits for tokens"),
 };
+
+// Refused, not fatal: glibc's malloc opens /proc/sys/vm/overcommit_memory the first time a
+// thread's own arena shrinks (arena.c, check_may_shrink_heap), on any thread and at any time;
+// on failure it takes the answer "not strict overcommit" and shrinks with MADV_DONTNEED.
+#define MINIVMM_REFUSED(name, error, why) RefusedSyscall {__NR_##name, #name, error, why}
+constexpr std::array kRefusedSyscalls {
+    MINIVMM_REFUSED(openat, EACCES, "malloc's one-time probe of /proc/sys/vm/overcommit_memory (glibc arena.c)"),
+    MINIVMM_REFUSED(open, EACCES, "the same probe through the old call"),
+};
+#undef MINIVMM_REFUSED
 
 // ioctls every thread may make: restoring the terminal from the SIGSYS handler.
 constexpr std::array kCommonIoctls {
@@ -215,6 +226,20 @@ std::vector<AllowedIoctl> allowed_ioctls(ThreadKind kind)
         break; // no ioctl but the common terminal restore
     }
     append_missing<AllowedIoctl>(list, kCommonIoctls);
+    return list;
+}
+
+std::vector<RefusedSyscall> refused_syscalls(ThreadKind kind)
+{
+    const std::vector<AllowedSyscall> allowed = allowed_syscalls(kind);
+    std::vector<RefusedSyscall> list;
+    for (const RefusedSyscall& entry : kRefusedSyscalls) {
+        bool is_allowed = false;
+        for (const AllowedSyscall& existing : allowed)
+            is_allowed = is_allowed || existing.number == entry.number;
+        if (!is_allowed)
+            list.push_back(entry);
+    }
     return list;
 }
 

@@ -28,10 +28,22 @@ struct AllowedIoctl {
     std::string_view why;
 };
 
+// A system call no thread may make, but that a library may still try from any thread and copes
+// with when it fails: under enforce it fails with `error` instead of being a violation.
+struct RefusedSyscall {
+    long number;
+    std::string_view name;
+    int error; // errno the call returns
+    std::string_view why;
+};
+
 // The system calls `kind` may make (ioctl is never among them: see allowed_ioctls).
 [[nodiscard]] std::vector<AllowedSyscall> allowed_syscalls(ThreadKind kind);
 // The ioctl(2) requests `kind` may make; ioctl is allowed with these requests only.
 [[nodiscard]] std::vector<AllowedIoctl> allowed_ioctls(ThreadKind kind);
+// The refused calls for `kind`: the same for every kind, less what `kind` is allowed (a sanitizer
+// build allows openat for LeakSanitizer).
+[[nodiscard]] std::vector<RefusedSyscall> refused_syscalls(ThreadKind kind);
 // True in a build whose lists include the sanitizer runtime's extra system calls.
 [[nodiscard]] bool sanitizer_extras_compiled_in();
 

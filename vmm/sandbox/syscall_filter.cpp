@@ -35,6 +35,15 @@ SyscallFilter SyscallFilter::build(ThreadKind kind, SeccompMode mode)
         if (int error = ::seccomp_rule_add(context, SCMP_ACT_ALLOW, static_cast<int>(entry.number), 0); error < 0)
             throw SysError(fmt::format("seccomp_rule_add {}", entry.name), -error);
     }
+    // Calls a library may try at any time and survives failing (allow_lists.hpp): an errno under
+    // enforce; under log the default verdict already lets them through (and libseccomp refuses a
+    // rule that repeats the default action).
+    for (const RefusedSyscall& entry : mode == SeccompMode::Log ? std::vector<RefusedSyscall> {} : refused_syscalls(kind)) {
+        if (int error = ::seccomp_rule_add(context, SCMP_ACT_ERRNO(static_cast<std::uint32_t>(entry.error)),
+                static_cast<int>(entry.number), 0);
+            error < 0)
+            throw SysError(fmt::format("seccomp_rule_add {}", entry.name), -error);
+    }
     // ioctl(2) only with the listed requests. The kernel's request argument is an unsigned int
     // (fs/ioctl.c, SYSCALL_DEFINE3(ioctl, unsigned int fd, unsigned int cmd, unsigned long arg)):
     // compare the low 32 bits only.

@@ -1,5 +1,6 @@
 #include "vmm/vm/vm.hpp"
 
+#include <pthread.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
@@ -327,6 +328,11 @@ void Vm::kick_everything()
     m_loop.stop();
 }
 
+void Vm::add_service_thread(sandbox::ThreadKind kind, ServiceBody body)
+{
+    m_services.push_back({kind, std::move(body)});
+}
+
 StopReason Vm::run()
 {
     // Block the termination signals (they arrive through the signalfd) and the kick signal
@@ -355,8 +361,28 @@ StopReason Vm::run()
                 });
             });
         }
+        // Declared after the vCPU threads: joined first, once the controller refuses requests.
+        std::vector<std::jthread> services;
+        for (std::size_t index = 0; index < m_services.size(); ++index) {
+            const sandbox::SyscallFilter* filter = filters.services.empty() ? nullptr : &filters.services[index];
+            const sandbox::ThreadKind kind = m_services[index].kind;
+            services.emplace_back([this, kind, filter, body = m_services[index].body](std::stop_token stop) {
+                // Named before the filter: prctl(PR_SET_NAME) is not on any list.
+                ::pthread_setname_np(::pthread_self(), std::string(sandbox::thread_kind_name(kind)).c_str());
+                try {
+                    if (filter) {
+                        filter->load_into_current_thread();
+                        sandbox::run_violation_test_hook(kind);
+                    }
+                    body(stop);
+                } catch (const std::exception& error) {
+                    m_stopper.stop({StopKind::VmmError, 0,
+                        fmt::format("{} thread: {}", sandbox::thread_kind_name(kind), error.what())});
+                }
+            });
+        }
         try {
-            // After the vCPU threads exist: a thread inherits the filters of its creator.
+            // After the other threads exist: a thread inherits the filters of its creator.
             if (filters.event_loop) {
                 filters.event_loop->load_into_current_thread();
                 sandbox::run_violation_test_hook(sandbox::ThreadKind::EventLoop);
@@ -367,6 +393,7 @@ StopReason Vm::run()
         }
         kick_everything();
         m_controller->close(); // API requests from now on are refused: the VM has ended
+        services.clear();      // asks every service thread to stop, then joins it
     } // joins every vCPU thread
 
     if (const std::uint64_t dropped = m_console_output->dropped_bytes())

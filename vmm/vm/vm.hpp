@@ -4,7 +4,9 @@
 // then the VM fd (STYLE.md, "RAII").
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <stop_token>
 #include <thread>
 #include <vector>
 
@@ -48,6 +50,14 @@ public:
     static std::unique_ptr<Vm> build(const VmConfig& config);
     ~Vm();
 
+    // A thread of another kind that lives as long as the VM runs (the control API's HTTP server):
+    // run() starts it after the sandbox is closed, with `kind`'s seccomp filter loaded first
+    // (a thread keeps the filters of its creator, so it cannot be made before), and asks it to
+    // stop through the token once the VM has ended and the controller refuses requests; then
+    // joins it. An exception from `body` stops the VM as a VMM error. Call before run().
+    using ServiceBody = std::function<void(std::stop_token)>;
+    void add_service_thread(sandbox::ThreadKind kind, ServiceBody body);
+
     // Runs the vCPUs and the event loop until the VM stops; returns why.
     StopReason run();
     // The control API's way in (vm_controller.hpp); valid for the Vm's life.
@@ -73,6 +83,7 @@ private:
     struct ThreadFilters {
         std::vector<sandbox::SyscallFilter> vcpus; // one per runner, same order
         std::optional<sandbox::SyscallFilter> event_loop;
+        std::vector<sandbox::SyscallFilter> services; // one per m_services entry, same order
     };
     // Closes the sandbox around the finished machine, before any other thread exists:
     // no-new-privs, the --jail, the SIGSYS handler, and the compiled filters (vm_sandbox.cpp).
@@ -123,6 +134,11 @@ private:
 
     PauseBarrier m_pause; // the vCPUs park here while paused (outlives the runners)
     std::unique_ptr<VmController> m_controller; // the control API's one writer of lifecycle state
+    struct ServiceThread {
+        sandbox::ThreadKind kind;
+        ServiceBody body;
+    };
+    std::vector<ServiceThread> m_services; // started and joined by run()
 
     // Last: destroyed first. Threads are joined in run(); runners own the vCPU fds.
     std::vector<std::unique_ptr<VcpuRunner>> m_runners;

@@ -26,6 +26,8 @@ Vm::ThreadFilters Vm::enter_sandbox()
     for (std::size_t index = 0; index < m_runners.size(); ++index)
         filters.vcpus.push_back(sandbox::SyscallFilter::build(sandbox::ThreadKind::Vcpu, mode));
     filters.event_loop = sandbox::SyscallFilter::build(sandbox::ThreadKind::EventLoop, mode);
+    for (const auto& service : m_services)
+        filters.services.push_back(sandbox::SyscallFilter::build(service.kind, mode));
     return filters;
 }
 

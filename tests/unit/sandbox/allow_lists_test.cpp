@@ -132,3 +132,19 @@ TEST_CASE("the API thread speaks HTTP on its socket and nothing else; the copier
         CHECK(allowed_syscalls(ThreadKind::Backup).size() <= 30);
     }
 }
+
+TEST_CASE("refused calls fail with an errno instead of ending the VMM, and are never also allowed")
+{
+    for (ThreadKind kind : kAllThreadKinds) {
+        INFO(thread_kind_name(kind));
+        for (const auto& entry : refused_syscalls(kind)) {
+            INFO(entry.name);
+            CHECK(seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, std::string(entry.name).c_str()) == entry.number);
+            CHECK(entry.error > 0);
+            CHECK_FALSE(entry.why.empty());
+            CHECK_FALSE(allows(kind, entry.name));
+        }
+        if (!sanitizer_extras_compiled_in())
+            CHECK(refused_syscalls(kind).size() == 2); // open and openat
+    }
+}
