@@ -15,6 +15,7 @@
 #include <string>
 
 #include "vmm/base/exit_code.hpp"
+#include "vmm/sandbox/allow_lists.hpp"
 #include "vmm/sandbox/sigsys_handler.hpp"
 #include "vmm/sandbox/syscall_filter.hpp"
 
@@ -125,10 +126,11 @@ TEST_CASE("enforce: opening a file fails with EACCES in every thread kind, it is
         const auto outcome = in_child([kind] {
             confine(kind, SeccompMode::Enforce);
             const long fd = ::syscall(SYS_openat, AT_FDCWD, "/proc/sys/vm/overcommit_memory", O_RDONLY | O_CLOEXEC);
-            ::_exit(fd < 0 && errno == EACCES ? 5 : 6);
+            ::_exit(fd < 0 && errno == EACCES ? 5 : fd >= 0 ? 4 : 6);
         });
         CHECK(outcome.err.empty());
-        CHECK(outcome.exit_status == 5);
+        // A sanitizer build allows openat outright (LeakSanitizer reads /proc/self/maps).
+        CHECK(outcome.exit_status == (sanitizer_extras_compiled_in() ? 4 : 5));
     }
 }
 
