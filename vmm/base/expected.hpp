@@ -11,6 +11,9 @@ namespace minivmm {
 
 template<typename E>
 struct Unexpected {
+    // A constructor, not an aggregate: clang 14 (the fuzz build) has no parenthesized aggregate
+    // initialization (P0960), which `Unexpected(value)` needs.
+    explicit Unexpected(E value) : error(std::move(value)) {}
     E error;
 };
 template<typename E>
