@@ -90,7 +90,9 @@ void on_completed(void*, MHD_Connection*, void** connection_state, MHD_RequestTe
 
 ApiResponse error_response(int status, std::string_view message)
 {
-    return {status, nlohmann::json {{"error", message}}.dump()};
+    // The message may quote the request (a path with bytes that are not UTF-8): replaced with
+    // U+FFFD, never an exception (json.exception.type_error.316) out of an answer.
+    return {status, nlohmann::json {{"error", message}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
 }
 
 ApiResponse ApiServer::answer(std::string_view method, std::string_view path, std::string_view body,

@@ -69,7 +69,7 @@ void print_answer(const HttpAnswer& answer, bool pretty)
     if (body.is_discarded())
         fmt::print("{}\n", answer.body);
     else
-        fmt::print("{}\n", pretty ? body.dump(2) : body.dump());
+        fmt::print("{}\n", body.dump(pretty ? 2 : -1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 } // namespace
@@ -169,7 +169,7 @@ int CtlCommand::run_verb() const
     } else {
         throw CLI::ValidationError("ctl", "no verb given");
     }
-    const HttpAnswer answer = http_request(m_socket, method, path, body.is_null() ? std::string {} : body.dump());
+    const HttpAnswer answer = http_request(m_socket, method, path, body.is_null() ? std::string {} : body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     if (answer.status >= 400) {
         print_error_answer(answer);
         return static_cast<int>(CtlExit::ErrorAnswer);

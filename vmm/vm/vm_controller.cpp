@@ -28,7 +28,8 @@ struct Overloaded : Ts... {
     using Ts::operator()...;
 };
 
-api::ApiResponse ok(const Json& body) { return {200, body.dump()}; }
+// Paths and the command line are the user's bytes, not always UTF-8: replaced with U+FFFD.
+api::ApiResponse ok(const Json& body) { return {200, body.dump(-1, ' ', false, Json::error_handler_t::replace)}; }
 
 // How long a pause waits for a device's host I/O in flight before it gives up (500).
 constexpr std::chrono::milliseconds kDrainTimeout {5000};
