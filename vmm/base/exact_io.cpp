@@ -1,7 +1,7 @@
 // pread_exact / pwrite_exact (exact_io.hpp).
 #include "vmm/base/exact_io.hpp"
 
-#include <unistd.h>
+#include <sys/uio.h>
 
 #include <cerrno>
 
@@ -11,7 +11,8 @@ int pread_exact(int fd, std::uint8_t* buffer, std::size_t length, std::uint64_t 
 {
     std::size_t done = 0;
     while (done < length) {
-        const ssize_t n = ::pread(fd, buffer + done, length - done, static_cast<off_t>(offset + done));
+        const iovec part {buffer + done, length - done};
+        const ssize_t n = ::preadv(fd, &part, 1, static_cast<off_t>(offset + done));
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
@@ -27,7 +28,8 @@ int pwrite_exact(int fd, const std::uint8_t* buffer, std::size_t length, std::ui
 {
     std::size_t done = 0;
     while (done < length) {
-        const ssize_t n = ::pwrite(fd, buffer + done, length - done, static_cast<off_t>(offset + done));
+        const iovec part {const_cast<std::uint8_t*>(buffer + done), length - done};
+        const ssize_t n = ::pwritev(fd, &part, 1, static_cast<off_t>(offset + done));
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)

@@ -1,5 +1,7 @@
-// Positional reads and writes of exactly `length` bytes (pread(2) / pwrite(2) until done, EINTR
-// retried): the loop every whole-block copier needs, written once.
+// Positional reads and writes of exactly `length` bytes (preadv(2) / pwritev(2) of one iovec until
+// done, EINTR retried): the loop every whole-block copier needs, written once. preadv / pwritev
+// rather than pread / pwrite because the online backup's copy-before-write runs on the event
+// loop, whose seccomp allow-list has these two (the sync disk engine) and not pread64 / pwrite64.
 #pragma once
 
 #include <cstddef>
