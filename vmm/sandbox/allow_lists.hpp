@@ -1,6 +1,6 @@
 // The seccomp allow-lists, one per thread kind, as data: every system call a thread of that kind
-// may make after setup, each with who needs it, and for ioctl(2) the request numbers it may pass
-// (the filter compares argument 1). Everything else is a violation (seccomp_filter.hpp).
+// may make after setup, each with who needs it, for ioctl(2) the request numbers it may pass
+// (the filter compares argument 1), and for openat(2) the flag sets (argument 2). Everything else is a violation (seccomp_filter.hpp).
 //
 // The lists were found by running the whole test suite (both disk engines, taps, the limiter,
 // --metrics, --trace, a terminal console, the Linux guests) with `--seccomp log` and in enforce
@@ -20,6 +20,14 @@ struct AllowedSyscall {
     long number;           // __NR_* for x86_64
     std::string_view name; // as in syscalls(2)
     std::string_view why;  // who needs it
+};
+
+// openat(2) with exactly these flags (the filter compares argument 2); openat never appears in
+// allowed_syscalls() outside sanitizer builds.
+struct AllowedOpen {
+    int flags;
+    std::string_view name;
+    std::string_view why;
 };
 
 struct AllowedIoctl {
@@ -44,6 +52,8 @@ struct RefusedSyscall {
 // The refused calls for `kind`: the same for every kind, less what `kind` is allowed (a sanitizer
 // build allows openat for LeakSanitizer).
 [[nodiscard]] std::vector<RefusedSyscall> refused_syscalls(ThreadKind kind);
+// The openat(2) flag sets `kind` may open files with (none for most kinds).
+[[nodiscard]] std::vector<AllowedOpen> allowed_opens(ThreadKind kind);
 // True in a build whose lists include the sanitizer runtime's extra system calls.
 [[nodiscard]] bool sanitizer_extras_compiled_in();
 

@@ -31,7 +31,9 @@ SyscallFilter SyscallFilter::build(ThreadKind kind, SeccompMode mode)
     // A system call through another ABI (int 0x80, x32) matches no rule: the same verdict.
     if (int error = ::seccomp_attr_set(context, SCMP_FLTATR_ACT_BADARCH, violation); error < 0)
         throw SysError("seccomp_attr_set SCMP_FLTATR_ACT_BADARCH", -error);
+    bool openat_allowed = false;
     for (const AllowedSyscall& entry : allowed_syscalls(kind)) {
+        openat_allowed = openat_allowed || entry.number == SCMP_SYS(openat);
         if (int error = ::seccomp_rule_add(context, SCMP_ACT_ALLOW, static_cast<int>(entry.number), 0); error < 0)
             throw SysError(fmt::format("seccomp_rule_add {}", entry.name), -error);
     }
@@ -52,6 +54,16 @@ SyscallFilter SyscallFilter::build(ThreadKind kind, SeccompMode mode)
                 SCMP_A1_32(SCMP_CMP_EQ, static_cast<std::uint32_t>(entry.request)));
             error < 0)
             throw SysError(fmt::format("seccomp_rule_add ioctl {}", entry.name), -error);
+    }
+    // openat(2) only with the listed flag sets (argument 2, an int: the low 32 bits), unless the
+    // list allows it whole (the sanitizer runtime's additions).
+    for (const AllowedOpen& entry : allowed_opens(kind)) {
+        if (openat_allowed)
+            break;
+        if (int error = ::seccomp_rule_add(context, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+                SCMP_A2_32(SCMP_CMP_EQ, static_cast<std::uint32_t>(entry.flags)));
+            error < 0)
+            throw SysError(fmt::format("seccomp_rule_add openat {}", entry.name), -error);
     }
     return filter;
 }
