@@ -111,6 +111,21 @@ TEST_CASE("enforce: the event-loop thread making a forbidden call ends minivmm w
     CHECK(lines[0] == "minivmm: seccomp: thread event-loop made a forbidden system call uname (63)");
 }
 
+TEST_CASE("enforce: with the control API the backup thread runs under its own filter; a forbidden call there is one "
+          "line, exit 122",
+    "[guest][sandbox][backup]")
+{
+    if (!kvm_available())
+        return;
+    TempDir dir;
+    const auto result = run_with_hook("backup", {"--kernel", testguest("spin"), "--api-socket", dir.file("api.sock")});
+    INFO("stderr: " << result.err);
+    CHECK(result.exit_status == kSeccompViolation);
+    const auto lines = lines_of(result.err);
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0] == "minivmm: seccomp: thread backup made a forbidden system call uname (63)");
+}
+
 TEST_CASE("--seccomp log and off let the same call through: the guest runs to its own exit status",
     "[guest][sandbox]")
 {
@@ -136,10 +151,10 @@ TEST_CASE("every thread of a running VM is under a seccomp filter with no-new-pr
     int expected_threads = 3; // main (event loop) + 2 vCPUs
     std::string socket;
     SECTION("without the control API") {}
-    SECTION("with the control API: its HTTP thread too") {
+    SECTION("with the control API: its HTTP thread and the backup thread too") {
         socket = dir.file("api.sock");
         argv.insert(argv.end(), {"--api-socket", socket});
-        expected_threads = 4;
+        expected_threads = 5;
     }
     BackgroundProcess vmm(argv);
     REQUIRE(vmm.wait_for_line("spin: spinning forever", std::chrono::seconds(30)));

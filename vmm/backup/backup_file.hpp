@@ -40,8 +40,10 @@ public:
     // Deletes the temporary file now (idempotent).
     void remove();
 
-    // The system calls publish(), write_at() and remove() make, for the seccomp filter of the
-    // thread that calls them: pwrite64, fdatasync, fsync, renameat2, linkat, unlinkat.
+    // create() runs on the backup thread (it opens files); so do publish(), remove() and the
+    // copier's write_at(). Their system calls are in that thread's allow-list
+    // (vmm/sandbox/allow_lists.cpp, kBackupSyscalls / kBackupOpens). write_at() from
+    // copy-before-write on the event loop is pwritev only, which that thread's list has.
 
 private:
     BackupFile(std::string destination, std::string temporary_path, UniqueFd directory, UniqueFd file);

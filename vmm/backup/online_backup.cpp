@@ -2,7 +2,6 @@
 #include "vmm/backup/online_backup.hpp"
 
 #include <fcntl.h>
-#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,10 +23,35 @@ bool all_zero(const std::uint8_t* data, std::uint64_t length)
     return length == 0 || (data[0] == 0 && std::memcmp(data, data + 1, length - 1) == 0);
 }
 
+struct OpenedFiles {
+    UniqueFd source;
+    std::unique_ptr<BackupFile> file;
+};
+
+// On the backup worker (openat is in its allow-list, not in the event loop's): the disk opened
+// again and DEST's temporary file created. On failure whatever was opened is closed (and the
+// temporary file removed) here, on the worker, too.
+Expected<OpenedFiles, std::string> open_files(int image_fd, const std::string& destination, std::uint64_t size)
+{
+    // A description of our own: no O_DIRECT alignment rules, no shared file offset, and the
+    // image's lock (held by the device's description) is not touched.
+    const std::string source_path = fmt::format("/proc/self/fd/{}", image_fd);
+    UniqueFd source(::open(source_path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!source)
+        return Unexpected(fmt::format("cannot open the disk again for reading: {}", std::strerror(errno)));
+    struct stat info {};
+    if (::fstat(source.get(), &info) != 0)
+        return Unexpected(fmt::format("cannot stat the disk: {}", std::strerror(errno)));
+    auto file = BackupFile::create(destination, size, info.st_mode);
+    if (!file)
+        return Unexpected(file.error());
+    return OpenedFiles {std::move(source), std::move(*file)};
+}
+
 } // namespace
 
 Expected<std::unique_ptr<OnlineBackup>, std::string> OnlineBackup::start(virtio::VirtioBlk& disk,
-    BackupOptions options)
+    BackupOptions options, BackupWorker& worker)
 {
     if (options.path.empty())
         return Unexpected(std::string("no backup destination path given"));
@@ -36,45 +60,40 @@ Expected<std::unique_ptr<OnlineBackup>, std::string> OnlineBackup::start(virtio:
     if (disk.write_interceptor() != nullptr)
         return Unexpected(std::string("a backup of this disk is already running"));
 
-    // A description of our own: no O_DIRECT alignment rules, no shared file offset, and the
-    // image's lock (held by the device's description) is not touched.
-    const std::string source_path = fmt::format("/proc/self/fd/{}", disk.image().fd());
-    UniqueFd source(::open(source_path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!source)
-        return Unexpected(fmt::format("cannot open the disk again for reading: {}", std::strerror(errno)));
-    struct stat info {};
-    if (::fstat(source.get(), &info) != 0)
-        return Unexpected(fmt::format("cannot stat the disk: {}", std::strerror(errno)));
-
+    const int image_fd = disk.image().fd();
     const std::uint64_t size = disk.image().size_bytes();
-    auto file = BackupFile::create(options.path, size, info.st_mode);
-    if (!file)
-        return Unexpected(file.error());
-
-    std::unique_ptr<OnlineBackup> backup(
-        new OnlineBackup(disk, std::move(source), std::move(*file), size, options.bandwidth_bytes_per_s));
-    // The point in time: every write the guest has seen complete, none in flight.
-    if (!disk.quiesce_writes())
-        return Unexpected(std::string("cannot wait for the disk's in-flight writes"));
-    backup->scan_data_blocks();
-    disk.set_write_interceptor(backup.get());
-    backup->m_intercepting.store(true, std::memory_order_release);
+    std::unique_ptr<OnlineBackup> backup;
     try {
-        backup->m_copier = std::jthread([raw = backup.get()] { raw->run_copier(); });
-    } catch (const std::system_error& error) {
-        disk.set_write_interceptor(nullptr);
-        return Unexpected(fmt::format("cannot start the backup thread: {}", error.what()));
+        auto files = worker.call([&] { return open_files(image_fd, options.path, size); });
+        if (!files)
+            return Unexpected(files.error());
+        // From here on a failure destroys `backup`, whose destructor removes the temporary file
+        // on the worker.
+        backup.reset(new OnlineBackup(disk, worker, std::move(files->source), std::move(files->file), size,
+            options.bandwidth_bytes_per_s));
+        // The point in time: every write the guest has seen complete, none in flight.
+        if (!disk.quiesce_writes())
+            return Unexpected(std::string("cannot wait for the disk's in-flight writes"));
+        // On the worker (lseek), while this thread keeps the device idle: the disk at the point
+        // in time.
+        worker.call([raw = backup.get()] { raw->scan_data_blocks(); });
+        disk.set_write_interceptor(backup.get());
+        backup->m_intercepting.store(true, std::memory_order_release);
+        backup->m_copier_done
+            = worker.post([raw = backup.get()] { raw->run_copier(); }, [raw = backup.get()] { raw->cancel(); });
+    } catch (const std::exception& error) {
+        return Unexpected(fmt::format("the backup thread: {}", error.what()));
     }
-    ::pthread_setname_np(backup->m_copier.native_handle(), "backup");
     // Requests quiesce_writes() left in the ring (no free engine slot then) go now, through
     // copy-before-write.
     disk.process_queue(0);
     return backup;
 }
 
-OnlineBackup::OnlineBackup(virtio::VirtioBlk& disk, UniqueFd source, std::unique_ptr<BackupFile> file,
-    std::uint64_t size, std::optional<std::uint64_t> bandwidth)
+OnlineBackup::OnlineBackup(virtio::VirtioBlk& disk, BackupWorker& worker, UniqueFd source,
+    std::unique_ptr<BackupFile> file, std::uint64_t size, std::optional<std::uint64_t> bandwidth)
     : m_disk(disk)
+    , m_worker(worker)
     , m_source(std::move(source))
     , m_file(std::move(file))
     , m_claims(size, kBlockSize)
@@ -87,15 +106,24 @@ OnlineBackup::OnlineBackup(virtio::VirtioBlk& disk, UniqueFd source, std::unique
         const std::uint64_t capacity = std::max<std::uint64_t>(*bandwidth / 10, kBlockSize);
         m_bucket.emplace(*bandwidth, capacity, 0, m_clock);
     }
-    // Allocated here, not on the copier thread, which then needs no mmap(2) for it.
+    // Allocated here, not by the copier, which then needs no mmap(2) for it.
     m_copier_buffer.resize(run_limit() * kBlockSize);
 }
 
 OnlineBackup::~OnlineBackup()
 {
     cancel();
-    if (m_copier.joinable())
-        m_copier.join();
+    if (m_copier_done.valid()) {
+        m_copier_done.wait(); // the copier published DEST or removed the temporary file
+    } else {
+        // start() failed before the copy began: the temporary file goes on the worker, whose
+        // allow-list has unlinkat (this thread's has not).
+        try {
+            m_worker.call([this] { m_file->remove(); });
+        } catch (const std::exception&) {
+            // The worker is gone (stopped): ~BackupFile tries on this thread.
+        }
+    }
     if (m_disk.write_interceptor() == this)
         m_disk.set_write_interceptor(nullptr);
 }

@@ -2,7 +2,7 @@
 // `POST /v1/disks/{id}/backup`). DEST becomes exactly the disk as it was when start() returned,
 // while the guest keeps reading and writing: copy-before-write (a guest write to a block not
 // yet copied first copies the old block to DEST, through VirtioBlk's WriteInterceptor seam)
-// plus a background copier thread for the rest, sparse (holes and zero blocks stay holes),
+// plus a background copier (on the VM's backup thread) for the rest, sparse (holes and zero blocks stay holes),
 // limited to a bandwidth by a token bucket that the copy-before-write copies are charged to
 // but never wait for. The guest's disk and I/O are never harmed: a failing backup (DEST's file
 // system full, unwritable, cancelled) ends with a one-line error, its partial file removed and
@@ -11,26 +11,28 @@
 // Threads. start(), before_write() and the destructor run on the device's thread with the
 // transport's lock held (VirtioMmioTransport::with_device, or the event loop's own calls into
 // the device): they touch the VirtioBlk. progress(), cancel() and wait_for() may be called from
-// any thread. The copier thread ("backup") makes only these system calls, for a per-thread
-// seccomp filter: pread64, pwrite64, fdatasync, fsync, renameat2, linkat, unlinkat,
-// clock_gettime, futex, plus what malloc and thread exit may need (mmap, munmap, madvise,
-// exit): its buffers are allocated before it starts.
+// any thread. Everything that opens, scans, copies, publishes or removes files runs on the VM's
+// BackupWorker (backup_worker.hpp), under the "backup" seccomp allow-list
+// (vmm/sandbox/allow_lists.cpp): start() hands it "open the files" and "scan the holes" and
+// waits, then hands it the copy. The device's thread makes no call the event loop's list lacks:
+// before_write() copies with preadv / pwritev (base/exact_io.hpp) and waits on futexes.
 #pragma once
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "devices/virtio/virtio_blk.hpp"
 #include "devices/virtio/write_interceptor.hpp"
 #include "vmm/backup/backup_file.hpp"
+#include "vmm/backup/backup_worker.hpp"
 #include "vmm/backup/backup_progress.hpp"
 #include "vmm/backup/block_claims.hpp"
 #include "vmm/base/expected.hpp"
@@ -58,13 +60,16 @@ public:
     // DEST exists or its directory cannot take the temporary file, when bandwidth is 0, or when
     // `disk` already has a write interceptor (another backup: destroy a finished one before
     // starting the next). Then completes the writes already in flight (quiesce_writes), notes
-    // which blocks hold data, installs copy-before-write and starts the copier: the point in
-    // time is "now", after every write the guest has seen complete. `disk` must outlive the
-    // backup.
-    static Expected<std::unique_ptr<OnlineBackup>, std::string> start(virtio::VirtioBlk& disk, BackupOptions options);
+    // which blocks hold data, installs copy-before-write and hands the copy to `worker`: the
+    // point in time is "now", after every write the guest has seen complete. `disk` and `worker`
+    // must outlive the backup, and `worker` must not be stopped yet. The worker runs one job at a
+    // time: start() waits for its current one, so a caller that runs several backups on one
+    // worker refuses a start while another is Running (VmController does, with 409).
+    static Expected<std::unique_ptr<OnlineBackup>, std::string> start(virtio::VirtioBlk& disk, BackupOptions options,
+        BackupWorker& worker);
 
-    // Cancels a running backup (its partial file is removed), joins the copier and removes the
-    // interceptor from the disk.
+    // Cancels a running backup (its partial file is removed), waits for the copier to end and
+    // removes the interceptor from the disk.
     ~OnlineBackup() override;
     OnlineBackup(const OnlineBackup&) = delete;
     OnlineBackup& operator=(const OnlineBackup&) = delete;
@@ -82,8 +87,8 @@ public:
     void before_write(std::uint64_t offset, std::uint64_t length) override;
 
 private:
-    OnlineBackup(virtio::VirtioBlk& disk, UniqueFd source, std::unique_ptr<BackupFile> file, std::uint64_t size,
-        std::optional<std::uint64_t> bandwidth);
+    OnlineBackup(virtio::VirtioBlk& disk, BackupWorker& worker, UniqueFd source, std::unique_ptr<BackupFile> file,
+        std::uint64_t size, std::optional<std::uint64_t> bandwidth);
 
     void scan_data_blocks();
     void run_copier();
@@ -103,14 +108,15 @@ private:
     void fail(std::string reason);
 
     virtio::VirtioBlk& m_disk;
+    BackupWorker& m_worker;
     UniqueFd m_source; // the disk image, opened again read-only and without O_DIRECT
     std::unique_ptr<BackupFile> m_file;
     BlockClaims m_claims;
     limiter::MonotonicClock m_clock;
-    std::optional<limiter::TokenBucket> m_bucket; // used by the copier thread only
+    std::optional<limiter::TokenBucket> m_bucket; // used by the copier only
     std::atomic<std::uint64_t> m_debt{0};         // copy-before-write bytes the copier still pays for
     std::vector<std::uint8_t> m_write_path_buffer; // one block, device thread only
-    std::vector<std::uint8_t> m_copier_buffer;     // one run, copier thread only
+    std::vector<std::uint8_t> m_copier_buffer;     // one run, copier (worker) only
 
     std::atomic<bool> m_intercepting{false}; // copy-before-write on
     std::atomic<bool> m_stop{false};         // cancelled or failed: the copier stops
@@ -130,7 +136,7 @@ private:
     std::chrono::steady_clock::time_point m_started;
     std::optional<std::chrono::steady_clock::time_point> m_ended;
 
-    std::jthread m_copier; // last: joined before anything it uses is destroyed
+    std::future<void> m_copier_done; // the copy job on the worker; invalid until start() posted it
 };
 
 } // namespace minivmm::backup

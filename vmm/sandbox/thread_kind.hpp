@@ -12,7 +12,7 @@ enum class ThreadKind {
     Vcpu,      // one per vCPU: KVM_RUN and exit dispatch (vmm/vm/vcpu_runner.cpp)
     EventLoop, // the main thread: the event loop, then teardown and exit (vmm/vm/vm.cpp)
     Api,       // the control API's HTTP server (vmm/api/api_server.cpp), with --api-socket only
-    Backup,    // the online backup's copier (vmm/backup/online_backup.cpp), with --api-socket only
+    Backup,    // online backups' file work (vmm/backup/backup_worker.hpp), with --api-socket only
 };
 
 inline constexpr std::array kAllThreadKinds {ThreadKind::Vcpu, ThreadKind::EventLoop, ThreadKind::Api,

@@ -63,6 +63,10 @@ VmController::VmController(Vm& vm)
         m_wake.consume();
         run_queued();
     });
+    // Only the control API starts backups: a VM without it pays for no thread. Vm::run stops
+    // the thread once the VM has ended, which cancels a running backup (its partial file goes).
+    if (m_vm.m_config.control_api)
+        m_vm.add_service_thread(sandbox::ThreadKind::Backup, [this](std::stop_token stop) { m_backup_worker.serve(stop); });
 }
 
 VmController::~VmController()
@@ -414,25 +418,24 @@ api::ApiResponse VmController::backup(const api::ApiRequest& request)
         return ok(progress_json(existing->second->progress()));
     }
     const auto& start = std::get<api::StartBackup>(request);
-    // The copier thread and the files a backup opens are outside the seccomp allow-lists: under
-    // --seccomp enforce the first of those calls would end the VM (exit 122). Refuse instead,
-    // and say how to get a backup; the VM runs on untouched. (A pre-spawned "backup" thread kind
-    // with its own allow-list is the way to lift this.)
-    if (m_vm.m_config.sandbox.seccomp == sandbox::SeccompMode::Enforce)
-        return api::error_response(409, fmt::format("{}: online backup is not available under --seccomp enforce "
-                                                    "(the default) yet; start the VM with --seccomp log or off to use it",
-                                                    id));
-    if (existing != m_backups.end() && existing->second->progress().state == backup::BackupState::Running)
-        return api::error_response(409, fmt::format("a backup of {} is already running", id));
+    // One backup at a time per VM: they share the VM's one backup thread (backup_worker.hpp).
+    for (const auto& [other_id, other] : m_backups)
+        if (other->progress().state == backup::BackupState::Running)
+            return api::error_response(409, other_id == id
+                    ? fmt::format("a backup of {} is already running", id)
+                    : fmt::format("{}: a backup of {} is running; minivmm runs one backup at a time", id, other_id));
     return disk->slot->transport().with_device([&](virtio::VirtioDevice& device) {
         auto& blk = dynamic_cast<virtio::VirtioBlk&>(device);
         if (existing != m_backups.end())
             m_backups.erase(existing); // an ended backup: its interceptor must go before a new one
-        auto started = backup::OnlineBackup::start(blk, backup::BackupOptions {start.path, start.bandwidth});
+        auto started = backup::OnlineBackup::start(blk, backup::BackupOptions {start.path, start.bandwidth},
+            m_backup_worker);
         if (!started) {
-            // Another backup of the disk is the state forbidding it; anything else is the request.
+            // Another backup of the disk is the state forbidding it; the backup thread failing is
+            // the host's; anything else is the request.
             const bool busy = started.error().find("already running") != std::string::npos;
-            return api::error_response(busy ? 409 : 400, fmt::format("{}: {}", id, started.error()));
+            const bool host = started.error().rfind("the backup thread", 0) == 0;
+            return api::error_response(busy ? 409 : host ? 500 : 400, fmt::format("{}: {}", id, started.error()));
         }
         auto& added = m_backups[id] = std::move(*started);
         return ok(progress_json(added->progress()));

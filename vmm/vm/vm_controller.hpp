@@ -81,6 +81,9 @@ private:
     UniqueFd m_shutdown_timer;
     bool m_shutdown_watched = false;
     unsigned m_host_cpus = 1; // S_available, read once at start (sched_getaffinity is not allowed later)
+    // The VM's backup thread's jobs (with the control API: a service thread of the VM, under the
+    // "backup" filter). Before m_backups: outlives them.
+    backup::BackupWorker m_backup_worker;
     // The latest backup of each disk (running or ended, for GET), loop thread only. Destroyed
     // under the device's transport lock (online_backup.hpp), before the devices.
     std::map<std::string, std::unique_ptr<backup::OnlineBackup>> m_backups;

@@ -20,6 +20,8 @@
 #include "tests/support/test_guest_memory.hpp"
 #include "tests/unit/disk/temp_dir.hpp"
 #include "vmm/backup/online_backup.hpp"
+#include "vmm/sandbox/sigsys_handler.hpp"
+#include "vmm/sandbox/syscall_filter.hpp"
 
 using namespace minivmm;
 using namespace minivmm::backup;
@@ -38,6 +40,20 @@ public:
     void notify_config_change() override {}
     void schedule_queue_rerun(std::uint16_t) override {} // these tests put in less than one pass
 };
+
+// The copier runs as in the VMM: on a worker confined by the backup thread's seccomp filter,
+// enforced, so a call outside that allow-list ends this test binary with the violation line
+// ("thread backup made a forbidden system call ...", exit 122).
+void confine_as_backup_thread()
+{
+    static const bool handler_installed = [] {
+        sandbox::install_sigsys_handler(nullptr);
+        return true;
+    }();
+    (void)handler_installed;
+    sandbox::SyscallFilter::build(sandbox::ThreadKind::Backup, sandbox::SeccompMode::Enforce)
+        .load_into_current_thread();
+}
 
 // A disk of `blocks` 64 KiB blocks; the blocks listed in `data` hold a pattern, the rest are
 // holes. One guest queue, the device run on the test's thread (as the event loop would).
@@ -110,6 +126,12 @@ struct Disk {
     }
 
     static constexpr std::uint32_t kBuffer = 3 * kBlock;
+    // The VM's backup thread, as Vm::run runs it; outlives every backup of the test.
+    BackupWorker worker;
+    std::jthread worker_thread {[this](std::stop_token stop) {
+        confine_as_backup_thread();
+        worker.serve(stop);
+    }};
     std::string path;
     GuestMemory memory;
     FakeVirtioDriver driver;
@@ -124,7 +146,7 @@ struct Disk {
 std::unique_ptr<OnlineBackup> start_backup(Disk& disk, const std::string& dest,
     std::optional<std::uint64_t> bandwidth = std::nullopt)
 {
-    auto started = OnlineBackup::start(*disk.blk, {dest, bandwidth});
+    auto started = OnlineBackup::start(*disk.blk, {dest, bandwidth}, disk.worker);
     INFO((started ? std::string() : started.error()));
     REQUIRE(started.has_value());
     return std::move(*started);
@@ -439,20 +461,20 @@ TEST_CASE("online backup: start refuses an existing DEST, a missing directory, b
     testing::TempDir dir;
     Disk disk(dir, 2, {0});
     testing::write_at(dir.file("exists.img"), 0, {1});
-    auto existing = OnlineBackup::start(*disk.blk, {dir.file("exists.img"), std::nullopt});
+    auto existing = OnlineBackup::start(*disk.blk, {dir.file("exists.img"), std::nullopt}, disk.worker);
     REQUIRE_FALSE(existing.has_value());
     CHECK(existing.error().find("already exists") != std::string::npos);
     CHECK(testing::read_all(dir.file("exists.img")) == std::vector<std::uint8_t>{1});
 
-    auto missing = OnlineBackup::start(*disk.blk, {dir.file("no/such/dir/copy.img"), std::nullopt});
+    auto missing = OnlineBackup::start(*disk.blk, {dir.file("no/such/dir/copy.img"), std::nullopt}, disk.worker);
     REQUIRE_FALSE(missing.has_value());
     CHECK(missing.error().find("No such file or directory") != std::string::npos);
 
-    auto zero = OnlineBackup::start(*disk.blk, {dir.file("copy.img"), 0});
+    auto zero = OnlineBackup::start(*disk.blk, {dir.file("copy.img"), 0}, disk.worker);
     REQUIRE_FALSE(zero.has_value());
 
     auto first = start_backup(disk, dir.file("copy.img"), 1);
-    auto second = OnlineBackup::start(*disk.blk, {dir.file("copy2.img"), std::nullopt});
+    auto second = OnlineBackup::start(*disk.blk, {dir.file("copy2.img"), std::nullopt}, disk.worker);
     REQUIRE_FALSE(second.has_value());
     CHECK(second.error().find("already running") != std::string::npos);
     for (const auto& name : dir.names())
