@@ -1,10 +1,14 @@
 #include "vmm/vm/vm.hpp"
 
 #include <pthread.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -328,9 +332,9 @@ void Vm::kick_everything()
     m_loop.stop();
 }
 
-void Vm::add_service_thread(sandbox::ThreadKind kind, ServiceBody body)
+void Vm::add_service_thread(sandbox::ThreadKind kind, ServiceBody body, int nice)
 {
-    m_services.push_back({kind, std::move(body)});
+    m_services.push_back({kind, std::move(body), nice});
 }
 
 StopReason Vm::run()
@@ -366,9 +370,14 @@ StopReason Vm::run()
         for (std::size_t index = 0; index < m_services.size(); ++index) {
             const sandbox::SyscallFilter* filter = filters.services.empty() ? nullptr : &filters.services[index];
             const sandbox::ThreadKind kind = m_services[index].kind;
-            services.emplace_back([this, kind, filter, body = m_services[index].body](std::stop_token stop) {
-                // Named before the filter: prctl(PR_SET_NAME) is not on any list.
+            const int nice = m_services[index].nice;
+            services.emplace_back([this, kind, filter, nice, body = m_services[index].body](std::stop_token stop) {
+                // Named and niced before the filter: prctl(PR_SET_NAME) and setpriority are on no
+                // list. On Linux a nice value belongs to the thread (the tid), not the process.
                 ::pthread_setname_np(::pthread_self(), std::string(sandbox::thread_kind_name(kind)).c_str());
+                if (nice != 0 && ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), nice) != 0)
+                    fmt::print(stderr, "minivmm: warning: {} thread: setpriority: {}\n", sandbox::thread_kind_name(kind),
+                        std::strerror(errno));
                 try {
                     if (filter) {
                         filter->load_into_current_thread();

@@ -54,9 +54,11 @@ public:
     // run() starts it after the sandbox is closed, with `kind`'s seccomp filter loaded first
     // (a thread keeps the filters of its creator, so it cannot be made before), and asks it to
     // stop through the token once the VM has ended and the controller refuses requests; then
-    // joins it. An exception from `body` stops the VM as a VMM error. Call before run().
+    // joins it. An exception from `body` stops the VM as a VMM error. `nice` (setpriority(2),
+    // for this thread only) lets work that must not slow the guest yield the CPU to the vCPUs
+    // and the event loop. Call before run().
     using ServiceBody = std::function<void(std::stop_token)>;
-    void add_service_thread(sandbox::ThreadKind kind, ServiceBody body);
+    void add_service_thread(sandbox::ThreadKind kind, ServiceBody body, int nice = 0);
 
     // Runs the vCPUs and the event loop until the VM stops; returns why.
     StopReason run();
@@ -137,6 +139,7 @@ private:
     struct ServiceThread {
         sandbox::ThreadKind kind;
         ServiceBody body;
+        int nice = 0;
     };
     std::vector<ServiceThread> m_services; // started and joined by run()
 

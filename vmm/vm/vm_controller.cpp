@@ -65,8 +65,12 @@ VmController::VmController(Vm& vm)
     });
     // Only the control API starts backups: a VM without it pays for no thread. Vm::run stops
     // the thread once the VM has ended, which cancels a running backup (its partial file goes).
+    // Niced: an unlimited backup takes the CPU the vCPUs and the event loop leave, so the
+    // guest's own I/O keeps its pace (tools/bench/api measures it).
+    constexpr int kBackupNice = 10;
     if (m_vm.m_config.control_api)
-        m_vm.add_service_thread(sandbox::ThreadKind::Backup, [this](std::stop_token stop) { m_backup_worker.serve(stop); });
+        m_vm.add_service_thread(
+            sandbox::ThreadKind::Backup, [this](std::stop_token stop) { m_backup_worker.serve(stop); }, kBackupNice);
 }
 
 VmController::~VmController()
