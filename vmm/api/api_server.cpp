@@ -62,7 +62,8 @@ MHD_Result on_request(void* context, MHD_Connection* connection, const char* url
     const auto& handler = *static_cast<const ApiServer::Handler*>(context);
     auto* pending = static_cast<PendingRequest*>(*connection_state);
     if (!pending) {
-        // First call: headers only. A declared body over the limit is refused before a byte of it is read.
+        // First call: headers only. A declared body over the limit is refused before a byte of
+        // it is read.
         if (auto length = content_length(connection); length && *length > kMaxBodyBytes)
             return send(connection, error_response(400, fmt::format("the body is larger than {} bytes", kMaxBodyBytes)));
         *connection_state = new PendingRequest;

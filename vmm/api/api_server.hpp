@@ -1,9 +1,10 @@
 // ApiServer: the control API's HTTP/1.1 server on a Unix socket (README.md, "API"), built on
 // libmicrohttpd driven from one thread the caller provides (serve(): the "api" thread kind,
 // DESIGN.md "Threads by kind"), never a thread per connection. The thread is the caller's so
-// that it can load its own seccomp filter first (vm.hpp, add_service_thread). It reads a request (at most kMaxBodyBytes of body),
-// routes and validates it with parse_request() and hands the typed request to the handler, which
-// answers; the server only speaks HTTP. No KVM and no devices here.
+// that it can load its own seccomp filter first (vm.hpp, add_service_thread). It reads a request
+// (at most kMaxBodyBytes of body), routes and validates it with parse_request() and hands the
+// typed request to the handler, which answers; the server only speaks HTTP. No KVM and no
+// devices here.
 #pragma once
 
 #include <chrono>
