@@ -158,10 +158,12 @@ constexpr std::array kEventLoopIoctls {
     MINIVMM_IOCTL(TCGETS, "RawTerminal: tcgetattr at teardown; isatty() by stdio"),
 };
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 // ASan/LSan runtime (sanitizer builds only): LeakSanitizer's check at exit stops the world with
 // a tracer task (clone, prctl PR_SET_PTRACER, ptrace, wait4) that lists /proc/self/task and
-// reads /proc/self/maps; reports are symbolized and written by the runtime itself.
+// reads /proc/self/maps; reports are symbolized and written by the runtime itself. The TSan
+// runtime (the threaded-parts suite) makes the same kind of calls from its interceptors (fstat
+// on the backup thread, seen), so it gets the same list.
 constexpr std::array kSanitizerSyscalls {
     MINIVMM_SYSCALL(clone, "LSan StopTheWorld: the tracer task"),
     MINIVMM_SYSCALL(ptrace, "LSan StopTheWorld: attaching to every thread"),
