@@ -36,6 +36,16 @@ ProcessResult run_with_hook(const std::string& kind, std::vector<std::string> ar
     return result;
 }
 
+// A violation on `kind`'s thread: exit 122 and exactly the one line naming the thread and uname.
+void check_violation(const ProcessResult& result, const std::string& kind)
+{
+    INFO("stderr: " << result.err);
+    CHECK(result.exit_status == kSeccompViolation);
+    const auto lines = lines_of(result.err);
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0] == "minivmm: seccomp: thread " + kind + " made a forbidden system call uname (63)");
+}
+
 // "Key:\tvalue" lines of /proc/PID/status (or a task's).
 std::map<std::string, std::string> status_of(const fs::path& status_file)
 {
@@ -90,12 +100,7 @@ TEST_CASE("enforce is the default: a vCPU thread making a forbidden call ends mi
 {
     if (!kvm_available())
         return;
-    const auto result = run_with_hook("vcpu", {"--kernel", testguest("hello")});
-    INFO("stderr: " << result.err);
-    CHECK(result.exit_status == kSeccompViolation);
-    const auto lines = lines_of(result.err);
-    REQUIRE(lines.size() == 1);
-    CHECK(lines[0] == "minivmm: seccomp: thread vcpu made a forbidden system call uname (63)");
+    check_violation(run_with_hook("vcpu", {"--kernel", testguest("hello")}), "vcpu");
 }
 
 TEST_CASE("enforce: the event-loop thread making a forbidden call ends minivmm with one line, exit 122",
@@ -103,27 +108,19 @@ TEST_CASE("enforce: the event-loop thread making a forbidden call ends minivmm w
 {
     if (!kvm_available())
         return;
-    const auto result = run_with_hook("event-loop", {"--kernel", testguest("spin"), "--seccomp", "enforce"});
-    INFO("stderr: " << result.err);
-    CHECK(result.exit_status == kSeccompViolation);
-    const auto lines = lines_of(result.err);
-    REQUIRE(lines.size() == 1);
-    CHECK(lines[0] == "minivmm: seccomp: thread event-loop made a forbidden system call uname (63)");
+    check_violation(run_with_hook("event-loop", {"--kernel", testguest("spin"), "--seccomp", "enforce"}), "event-loop");
 }
 
-TEST_CASE("enforce: with the control API the backup thread runs under its own filter; a forbidden call there is one "
-          "line, exit 122",
+TEST_CASE("enforce: with the control API its api and backup threads run under their own filters; a forbidden call "
+          "there is one line, exit 122",
     "[guest][sandbox][backup]")
 {
     if (!kvm_available())
         return;
-    TempDir dir;
-    const auto result = run_with_hook("backup", {"--kernel", testguest("spin"), "--api-socket", dir.file("api.sock")});
-    INFO("stderr: " << result.err);
-    CHECK(result.exit_status == kSeccompViolation);
-    const auto lines = lines_of(result.err);
-    REQUIRE(lines.size() == 1);
-    CHECK(lines[0] == "minivmm: seccomp: thread backup made a forbidden system call uname (63)");
+    for (const std::string kind : {"api", "backup"}) {
+        TempDir dir;
+        check_violation(run_with_hook(kind, {"--kernel", testguest("spin"), "--api-socket", dir.file("api.sock")}), kind);
+    }
 }
 
 TEST_CASE("--seccomp log and off let the same call through: the guest runs to its own exit status",
@@ -187,20 +184,6 @@ TEST_CASE("every thread of a running VM is under a seccomp filter with no-new-pr
     }
     const auto result = vmm.stop(SIGTERM);
     CHECK(result.exit_status == 128 + SIGTERM);
-}
-
-TEST_CASE("enforce: the control API's thread making a forbidden call ends minivmm with one line, exit 122",
-    "[guest][sandbox]")
-{
-    if (!kvm_available())
-        return;
-    TempDir dir;
-    const auto result = run_with_hook("api", {"--kernel", testguest("spin"), "--api-socket", dir.file("api.sock")});
-    INFO("stderr: " << result.err);
-    CHECK(result.exit_status == kSeccompViolation);
-    const auto lines = lines_of(result.err);
-    REQUIRE(lines.size() == 1);
-    CHECK(lines[0] == "minivmm: seccomp: thread api made a forbidden system call uname (63)");
 }
 
 TEST_CASE("file descriptors inherited from the parent are closed at start", "[guest][sandbox]")
