@@ -91,9 +91,20 @@ void on_completed(void*, MHD_Connection*, void** connection_state, MHD_RequestTe
 
 ApiResponse error_response(int status, std::string_view message)
 {
-    // The message may quote the request (a path with bytes that are not UTF-8): replaced with
-    // U+FFFD, never an exception (json.exception.type_error.316) out of an answer.
-    return {status, nlohmann::json {{"error", message}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+    // The message may quote the request. An error is one line (README.md, "API"): a control
+    // character from the request (a "\n" inside a JSON string, found by fuzz_api_request) is
+    // shown as \xNN instead. Bytes that are not UTF-8 are replaced with U+FFFD, never an
+    // exception (json.exception.type_error.316) out of an answer.
+    std::string line;
+    line.reserve(message.size());
+    for (const char c : message) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte < 0x20 || byte == 0x7f)
+            line += fmt::format("\\x{:02x}", byte);
+        else
+            line += c;
+    }
+    return {status, nlohmann::json {{"error", line}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
 }
 
 ApiResponse ApiServer::answer(std::string_view method, std::string_view path, std::string_view body,

@@ -35,3 +35,16 @@ TEST_CASE("api: a valid request reaches the handler; an oversized body does not"
     CHECK(ApiServer::answer("GET", "/v1/vm", "", true, spy).status == 400);
     CHECK_FALSE(called);
 }
+
+// Found by fuzz_api_request: a size given as a JSON string with an escaped newline was quoted in
+// the 400 message, which then spanned two lines.
+TEST_CASE("api: an error answer quoting a control character from the request stays one line", "[api]")
+{
+    const ApiResponse response = ApiServer::answer("PATCH", "/v1/limits", R"({"disks":{"blk0":{"bw":"1\n2"}}})",
+        false, kAccept);
+    CHECK(response.status == 400);
+    const auto error = nlohmann::json::parse(response.body)["error"].get<std::string>();
+    INFO(error);
+    CHECK(error.find('\n') == std::string::npos);
+    CHECK(error.find("\\x0a") != std::string::npos);
+}
