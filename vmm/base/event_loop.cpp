@@ -122,8 +122,9 @@ void EventLoop::resume(int fd)
 
 void EventLoop::run_once(int timeout_ms)
 {
+    // A modify() from another thread signals m_wake after recording itself: applied when the
+    // wake-up is dispatched below, not at every round.
     m_loop_thread.store(std::this_thread::get_id());
-    apply_deferred();
     constexpr int kMaxEvents = 32;
     epoll_event events[kMaxEvents];
     const int count = ::epoll_wait(m_epoll.get(), events, kMaxEvents, timeout_ms);
