@@ -1,6 +1,7 @@
 // The seccomp allow-lists, one per thread kind, as data: every system call a thread of that kind
 // may make after setup, each with who needs it, for ioctl(2) the request numbers it may pass
-// (the filter compares argument 1), and for openat(2) the flag sets (argument 2). Everything else is a violation (seccomp_filter.hpp).
+// (the filter compares argument 1), and for openat(2) the flag sets (argument 2). Everything
+// else is a violation (syscall_filter.hpp).
 //
 // The lists were found by running the whole test suite (both disk engines, taps, the limiter,
 // --metrics, --trace, a terminal console, the Linux guests) with `--seccomp log` and in enforce

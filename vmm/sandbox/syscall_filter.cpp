@@ -40,11 +40,13 @@ SyscallFilter SyscallFilter::build(ThreadKind kind, SeccompMode mode)
     // Calls a library may try at any time and survives failing (allow_lists.hpp): an errno under
     // enforce; under log the default verdict already lets them through (and libseccomp refuses a
     // rule that repeats the default action).
-    for (const RefusedSyscall& entry : mode == SeccompMode::Log ? std::vector<RefusedSyscall> {} : refused_syscalls(kind)) {
-        if (int error = ::seccomp_rule_add(context, SCMP_ACT_ERRNO(static_cast<std::uint32_t>(entry.error)),
-                static_cast<int>(entry.number), 0);
-            error < 0)
-            throw SysError(fmt::format("seccomp_rule_add {}", entry.name), -error);
+    if (mode != SeccompMode::Log) {
+        for (const RefusedSyscall& entry : refused_syscalls(kind)) {
+            if (int error = ::seccomp_rule_add(context, SCMP_ACT_ERRNO(static_cast<std::uint32_t>(entry.error)),
+                    static_cast<int>(entry.number), 0);
+                error < 0)
+                throw SysError(fmt::format("seccomp_rule_add {}", entry.name), -error);
+        }
     }
     // ioctl(2) only with the listed requests. The kernel's request argument is an unsigned int
     // (fs/ioctl.c, SYSCALL_DEFINE3(ioctl, unsigned int fd, unsigned int cmd, unsigned long arg)):
@@ -57,13 +59,13 @@ SyscallFilter SyscallFilter::build(ThreadKind kind, SeccompMode mode)
     }
     // openat(2) only with the listed flag sets (argument 2, an int: the low 32 bits), unless the
     // list allows it whole (the sanitizer runtime's additions).
-    for (const AllowedOpen& entry : allowed_opens(kind)) {
-        if (openat_allowed)
-            break;
-        if (int error = ::seccomp_rule_add(context, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
-                SCMP_A2_32(SCMP_CMP_EQ, static_cast<std::uint32_t>(entry.flags)));
-            error < 0)
-            throw SysError(fmt::format("seccomp_rule_add openat {}", entry.name), -error);
+    if (!openat_allowed) {
+        for (const AllowedOpen& entry : allowed_opens(kind)) {
+            if (int error = ::seccomp_rule_add(context, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+                    SCMP_A2_32(SCMP_CMP_EQ, static_cast<std::uint32_t>(entry.flags)));
+                error < 0)
+                throw SysError(fmt::format("seccomp_rule_add openat {}", entry.name), -error);
+        }
     }
     return filter;
 }
