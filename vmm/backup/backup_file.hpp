@@ -37,7 +37,8 @@ public:
     // Empty on success, else a one-line reason (the temporary file is then still there and
     // the destructor or remove() deletes it).
     Expected<void, std::string> publish();
-    // Deletes the temporary file now (idempotent).
+    // Deletes the temporary file now (idempotent). publish() and remove() also close the
+    // descriptors (see close_descriptors()): nothing can be written afterwards.
     void remove();
 
     // create() runs on the backup thread (it opens files); so do publish(), remove() and the
@@ -46,6 +47,8 @@ public:
     // copy-before-write on the event loop is pwritev only, which that thread's list has.
 
 private:
+    void close_descriptors();
+
     BackupFile(std::string destination, std::string temporary_path, UniqueFd directory, UniqueFd file);
 
     std::string m_destination;

@@ -97,7 +97,7 @@ OnlineBackup::OnlineBackup(virtio::VirtioBlk& disk, BackupWorker& worker, Unique
     , m_source(std::move(source))
     , m_file(std::move(file))
     , m_claims(size, kBlockSize)
-    , m_write_path_buffer(kBlockSize)
+    , m_saved(kSavedBlocks, kBlockSize)
     , m_started(std::chrono::steady_clock::now())
 {
     if (bandwidth) {
@@ -178,6 +178,7 @@ void OnlineBackup::before_write(std::uint64_t offset, std::uint64_t length)
         if (m_claims.try_claim(block)) {
             copy_before_write(block);
             m_claims.finish(block);
+            wake_copier();
         } else {
             // Claimed before: done already, or the copier is copying it right now.
             m_claims.wait_done(block);
@@ -191,21 +192,50 @@ void OnlineBackup::copy_before_write(std::uint64_t block)
         ++m_blocks_holes; // a hole at the point in time: DEST's hole is already right
         return;
     }
+    auto slot = m_saved.acquire();
+    if (!slot)
+        return; // the backup ended or failed meanwhile: nothing to save
     const std::uint64_t length = m_claims.block_length(block);
     const std::uint64_t offset = m_claims.block_offset(block);
-    if (int result = pread_exact(m_source.get(), m_write_path_buffer.data(), length, offset); result != 0) {
+    if (int result = pread_exact(m_source.get(), slot->data, length, offset); result != 0) {
+        m_saved.give_back(*slot);
         fail(fmt::format("reading the disk at byte {}: {}", offset, std::strerror(-result)));
         return;
     }
     // Charged to the copier, never waited for here: the guest does not wait for the bucket.
     if (m_bucket)
         m_debt += length;
-    if (int result = write_blocks(m_write_path_buffer.data(), block, 1); result != 0) {
-        fail(fmt::format("writing {}: {}", m_file->temporary_path(), std::strerror(-result)));
-        return;
+    m_saved.publish(*slot, block, length);
+}
+
+void OnlineBackup::write_saved_blocks()
+{
+    while (auto slot = m_saved.take()) {
+        if (!m_stop.load()) {
+            if (int result = write_blocks(slot->data, slot->block, 1); result != 0) {
+                fail(fmt::format("writing {}: {}", m_file->temporary_path(), std::strerror(-result)));
+            } else {
+                m_bytes_copied += slot->length;
+                ++m_blocks_before_write;
+            }
+        }
+        m_saved.release(*slot);
     }
-    m_bytes_copied += length;
-    ++m_blocks_before_write;
+}
+
+void OnlineBackup::wake_copier()
+{
+    // The lock orders this against the copier's predicate check: no lost wake-up.
+    { std::lock_guard lock(m_mutex); }
+    m_changed.notify_all();
+}
+
+void OnlineBackup::wait_for_work(std::uint64_t block, std::chrono::nanoseconds timeout)
+{
+    std::unique_lock lock(m_mutex);
+    m_changed.wait_for(lock, timeout, [this, block] {
+        return m_stop.load() || m_saved.has_published() || m_claims.state(block) == BlockClaims::State::Done;
+    });
 }
 
 int OnlineBackup::write_blocks(const std::uint8_t* buffer, std::uint64_t first, std::uint64_t count)
@@ -261,10 +291,14 @@ OnlineBackup::Tokens OnlineBackup::take_tokens(std::uint64_t bytes, std::uint64_
             m_debt += debt;
             return Tokens::Replan;
         }
-        // Wake at least every kReplanInterval to notice that, and at once when stopped.
+        // Wake at least every kReplanInterval to notice that, and at once when stopped or when
+        // copy-before-write saved a block (written out at once: the guest may wait for a buffer).
         const auto wait = std::min<limiter::Nanos>(m_bucket->time_until_available(need), kReplanInterval);
-        std::unique_lock lock(m_mutex);
-        m_changed.wait_for(lock, wait, [this] { return m_stop.load(); });
+        {
+            std::unique_lock lock(m_mutex);
+            m_changed.wait_for(lock, wait, [this] { return m_stop.load() || m_saved.has_published(); });
+        }
+        write_saved_blocks();
     }
 }
 
@@ -281,6 +315,7 @@ void OnlineBackup::copy_in_background()
     const std::uint64_t count = m_claims.block_count();
     std::uint64_t block = 0;
     while (block < count && !m_stop.load()) {
+        write_saved_blocks();
         if (m_claims.state(block) != BlockClaims::State::Untouched) {
             ++block;
             continue;
@@ -316,23 +351,31 @@ void OnlineBackup::copy_in_background()
         if (claimed == 0)
             continue; // a guest write took it meanwhile; look again
         const std::uint64_t offset = m_claims.block_offset(block);
-        int result = pread_exact(m_source.get(), buffer, claimed_bytes, offset);
-        if (result != 0) {
-            fail(fmt::format("reading the disk at byte {}: {}", offset, std::strerror(-result)));
-        } else if ((result = write_blocks(buffer, block, claimed)) != 0) {
-            fail(fmt::format("writing {}: {}", m_file->temporary_path(), std::strerror(-result)));
+        const int read = pread_exact(m_source.get(), buffer, claimed_bytes, offset);
+        // The old contents are in `buffer` now (or the backup fails): a guest write waiting for
+        // these blocks may go on while DEST is written.
+        for (std::uint64_t i = 0; i < claimed; ++i)
+            m_claims.finish(block + i); // also after a failure: nobody may wait forever
+        if (read != 0) {
+            fail(fmt::format("reading the disk at byte {}: {}", offset, std::strerror(-read)));
+        } else if (int written = write_blocks(buffer, block, claimed); written != 0) {
+            fail(fmt::format("writing {}: {}", m_file->temporary_path(), std::strerror(-written)));
         } else {
             m_bytes_copied += claimed_bytes;
             m_blocks_background += claimed;
         }
-        for (std::uint64_t i = 0; i < claimed; ++i)
-            m_claims.finish(block + i); // also after a failure: nobody may wait forever
         block += claimed;
     }
-    // Blocks a guest write claimed may still be in its copy: wait, so verify() sees them all.
-    // (Every claimer finishes its blocks, also when it fails, so this ends.)
-    for (block = 0; block < count && !m_stop.load(); ++block)
-        m_claims.wait_done(block);
+    // Blocks a guest write claimed may still be in its copy: wait, writing what it saves, so
+    // verify() sees them all. (Every claimer finishes its blocks, also when it fails, and saves
+    // before it finishes, so this ends with every saved block written.)
+    for (block = 0; block < count && !m_stop.load(); ++block) {
+        while (m_claims.state(block) != BlockClaims::State::Done && !m_stop.load()) {
+            write_saved_blocks();
+            wait_for_work(block, kReplanInterval);
+        }
+    }
+    write_saved_blocks();
 }
 
 bool OnlineBackup::verify() const
@@ -362,6 +405,7 @@ void OnlineBackup::finish()
         }
     }
     m_intercepting.store(false, std::memory_order_release);
+    m_saved.close();
     if (!published)
         m_file->remove();
     std::lock_guard lock(m_mutex);
@@ -381,6 +425,7 @@ void OnlineBackup::fail(std::string reason)
 {
     // Copy-before-write off first: the guest's writes must not wait for a backup that is over.
     m_intercepting.store(false, std::memory_order_release);
+    m_saved.close();
     std::lock_guard lock(m_mutex);
     if (m_error.empty() && !m_cancel_requested)
         m_error = fmt::format("backup to {} failed: {} (the partial copy was removed)", m_file->destination(), reason);
@@ -391,6 +436,7 @@ void OnlineBackup::fail(std::string reason)
 void OnlineBackup::cancel()
 {
     m_intercepting.store(false, std::memory_order_release);
+    m_saved.close();
     std::lock_guard lock(m_mutex);
     if (m_state != BackupState::Running)
         return;
