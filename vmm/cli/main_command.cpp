@@ -12,6 +12,7 @@
 #include "vmm/cli/exit_status.hpp"
 #include "vmm/cli/run_options.hpp"
 #include "vmm/cli/switch_command.hpp"
+#include "vmm/gdb/gdb_server.hpp"
 #include "vmm/vm/vm.hpp"
 #include "vmm/vm/vm_controller.hpp"
 
@@ -25,8 +26,22 @@ int run_vm(const RunOptions& options)
     std::optional<api::UnixListener> listener;
     if (config.control_api)
         listener.emplace(api::UnixListener::bind(options.api_socket));
+    std::optional<gdb::GdbListener> gdb_listener;
+    if (config.gdb_stub)
+        gdb_listener.emplace(gdb::GdbListener::bind(options.gdb));
     auto machine = vm::Vm::build(config);
     vm::StopReason reason {vm::StopKind::VmmError, 0, {}};
+    // After the machine's run, before it goes: the Unix socket file is removed by the main thread.
+    std::optional<gdb::GdbServer> gdb_server;
+    if (gdb_listener) {
+        fmt::print(stderr, "minivmm: gdb stub listening on {}{}\n", gdb_listener->address(),
+            config.gdb_wait ? " (the guest waits for gdb)" : "");
+        gdb_server.emplace(std::move(*gdb_listener), *machine->debug_target());
+        gdb_listener.reset();
+        machine->add_service_thread(sandbox::ThreadKind::Gdb, [&server = *gdb_server](std::stop_token stop) {
+            server.serve(stop);
+        });
+    }
     {
         // Destroyed before the machine: the server stops answering, then the socket goes.
         std::optional<api::ApiServer> server;

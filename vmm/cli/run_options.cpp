@@ -44,6 +44,9 @@ void add_run_options(CLI::App& run, RunOptions& options)
         "virtio-net: tap=NAME or switch=NAME,vlan=ID [,mac=02:..][,mtu=N][,bw=,pps=]");
     run.add_option("--api-socket", options.api_socket,
         "Serve the HTTP/JSON control API on this Unix socket (created 0600, removed at exit)");
+    run.add_option("--gdb", options.gdb,
+        "Serve the GDB remote protocol on tcp:HOST:PORT or unix:PATH (gdb: target remote HOST:PORT)");
+    run.add_flag("--gdb-wait", options.gdb_wait, "With --gdb: the guest waits for gdb before its first instruction");
     run.add_option("command", options.command, "Command to run in the guest (after --)");
 
     auto* limits = "Resource limits";
@@ -114,6 +117,10 @@ vm::VmConfig to_vm_config(const RunOptions& options)
     config.disks = options.disks;
     config.nets = options.nets;
     config.control_api = !options.api_socket.empty();
+    if (options.gdb_wait && options.gdb.empty())
+        throw UserError("--gdb-wait needs --gdb");
+    config.gdb_stub = !options.gdb.empty();
+    config.gdb_wait = options.gdb_wait;
 
     LimitConfig& limits = config.limits;
     if (!options.memory_limit.empty())

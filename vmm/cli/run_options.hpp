@@ -41,6 +41,8 @@ struct RunOptions {
     std::string uid;
     std::string gid;
     std::string api_socket; // --api-socket PATH: serve the control API there (README.md, "API")
+    std::string gdb;        // --gdb tcp:HOST:PORT | unix:PATH (README.md, "Debugging with gdb")
+    bool gdb_wait = false;  // --gdb-wait: the guest waits for gdb before its first instruction
 };
 
 void add_run_options(CLI::App& run, RunOptions& options);

@@ -58,6 +58,8 @@ VmExit VcpuFd::run()
     case KVM_EXIT_INTERNAL_ERROR:
         return InternalErrorExit {run->internal.suberror,
             {run->internal.data, std::min<std::size_t>(run->internal.ndata, std::size(run->internal.data))}};
+    case KVM_EXIT_DEBUG:
+        return DebugExit {run->debug.arch.exception, run->debug.arch.pc, run->debug.arch.dr6, run->debug.arch.dr7};
     case KVM_EXIT_FAIL_ENTRY:
         return FailEntryExit {run->fail_entry.hardware_entry_failure_reason};
     default:
@@ -151,6 +153,11 @@ bool VcpuFd::translate(std::uint64_t linear, std::uint64_t& physical, kvm_transl
     if (details)
         *details = translation;
     return true;
+}
+
+void VcpuFd::set_guest_debug(const kvm_guest_debug& debug) const
+{
+    vcpu_ioctl(m_fd.get(), KVM_SET_GUEST_DEBUG, const_cast<kvm_guest_debug*>(&debug), "KVM_SET_GUEST_DEBUG", m_index);
 }
 
 bool VcpuFd::get_xsave(kvm_xsave& xsave) const

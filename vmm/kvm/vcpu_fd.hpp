@@ -46,6 +46,9 @@ public:
     // KVM_GET_XSAVE / KVM_SET_XSAVE (the 4 KiB legacy-compatible area); false when refused.
     [[nodiscard]] bool get_xsave(kvm_xsave& xsave) const;
     [[nodiscard]] bool set_xsave(const kvm_xsave& xsave) const;
+    // KVM_SET_GUEST_DEBUG (Documentation/virt/kvm/api.rst 4.59): breakpoints, single-step and
+    // the debug registers the VMM uses on this vCPU. Only while the vCPU is not in KVM_RUN.
+    void set_guest_debug(const kvm_guest_debug& debug) const;
     // KVM_TRANSLATE: guest-virtual to guest-physical with the vCPU's current paging; nullopt when unmapped.
     [[nodiscard]] bool translate(std::uint64_t linear, std::uint64_t& physical, kvm_translation* details = nullptr) const;
 

@@ -21,6 +21,7 @@ std::string_view exit_name(const VmExit& exit)
                           [](const InternalErrorExit&) -> std::string_view { return "internal-error"; },
                           [](const FailEntryExit&) -> std::string_view { return "fail-entry"; },
                           [](const UnknownExit&) -> std::string_view { return "unknown"; },
+                          [](const DebugExit&) -> std::string_view { return "debug"; },
                       },
         exit);
 }

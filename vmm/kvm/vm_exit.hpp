@@ -39,12 +39,18 @@ struct InternalErrorExit { // KVM_EXIT_INTERNAL_ERROR: KVM could not handle the 
 struct FailEntryExit {    // KVM_EXIT_FAIL_ENTRY: the hardware refused the guest state
     std::uint64_t reason;
 };
+struct DebugExit {        // KVM_EXIT_DEBUG: a single step, a debug-register hit or an int3 (KVM_SET_GUEST_DEBUG)
+    std::uint32_t exception; // 1 (#DB) or 3 (#BP)
+    std::uint64_t pc;
+    std::uint64_t dr6;
+    std::uint64_t dr7;
+};
 struct UnknownExit {
     std::uint32_t reason;
 };
 
 using VmExit = std::variant<IoExit, MmioExit, ShutdownExit, HaltExit, InterruptedExit, SystemEventExit,
-    InternalErrorExit, FailEntryExit, UnknownExit>;
+    InternalErrorExit, FailEntryExit, UnknownExit, DebugExit>;
 
 // A short name per exit kind, for --trace ("io", "mmio", "shutdown", ...).
 std::string_view exit_name(const VmExit& exit);

@@ -108,6 +108,20 @@ constexpr std::array kBackupSyscalls {
     MINIVMM_SYSCALL(close, "at start: a refused DEST closes what was opened before the refusal"),
 };
 
+// The gdb stub's thread (vmm/gdb/gdb_server.hpp, with --gdb only): one TCP or Unix connection
+// at a time on a socket made before the sandbox; while every vCPU is parked it reads and writes
+// their registers and sets their debug state itself, and reads and writes guest memory through
+// its mapping.
+constexpr std::array kGdbSyscalls {
+    MINIVMM_SYSCALL(exit, "the gdb thread ends"),
+    MINIVMM_SYSCALL(poll, "waiting for gdb, a guest stop (eventfd) or the VM's end"),
+    MINIVMM_SYSCALL(accept4, "a gdb connects"),
+    MINIVMM_SYSCALL(recvfrom, "packets from gdb (recv)"),
+    MINIVMM_SYSCALL(sendto, "replies to gdb (send)"),
+    MINIVMM_SYSCALL(read, "consuming the stop eventfd"),
+    MINIVMM_SYSCALL(close, "a gdb connection ends"),
+};
+
 // openat(2) for the backup thread, with exactly these flags (argument 2): it can read a file,
 // open a directory, and create a new file, but never truncate, append to or write into an
 // existing one (O_CREAT always comes with O_EXCL).
@@ -156,6 +170,16 @@ constexpr std::array kEventLoopIoctls {
     MINIVMM_IOCTL(KVM_TRANSLATE, "--timeout: code bytes at RIP"),
     MINIVMM_IOCTL(TUNSETOFFLOAD, "virtio-net: offloads set when the device activates"),
     MINIVMM_IOCTL(TCGETS, "RawTerminal: tcgetattr at teardown; isatty() by stdio"),
+};
+
+constexpr std::array kGdbIoctls {
+    MINIVMM_IOCTL(KVM_GET_REGS, "gdb `g`/`p` on a parked vCPU"),
+    MINIVMM_IOCTL(KVM_SET_REGS, "gdb `G`/`P` on a parked vCPU"),
+    MINIVMM_IOCTL(KVM_GET_SREGS, "gdb: segment and control registers, the CPU mode"),
+    MINIVMM_IOCTL(KVM_SET_SREGS, "gdb: writing a control register"),
+    MINIVMM_IOCTL(KVM_GET_FPU, "gdb: x87 and SSE registers"),
+    MINIVMM_IOCTL(KVM_TRANSLATE, "gdb memory access through the guest's page tables"),
+    MINIVMM_IOCTL(KVM_SET_GUEST_DEBUG, "gdb: breakpoints, single-step and debug registers before a resume"),
 };
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -225,6 +249,9 @@ std::vector<AllowedSyscall> allowed_syscalls(ThreadKind kind)
     case ThreadKind::Backup:
         append_missing<AllowedSyscall>(list, kBackupSyscalls);
         break;
+    case ThreadKind::Gdb:
+        append_missing<AllowedSyscall>(list, kGdbSyscalls);
+        break;
     }
     append_missing<AllowedSyscall>(list, kCommonSyscalls);
     append_missing<AllowedSyscall>(list, kSanitizerSyscalls);
@@ -240,6 +267,9 @@ std::vector<AllowedIoctl> allowed_ioctls(ThreadKind kind)
         break;
     case ThreadKind::EventLoop:
         append_missing<AllowedIoctl>(list, kEventLoopIoctls);
+        break;
+    case ThreadKind::Gdb:
+        append_missing<AllowedIoctl>(list, kGdbIoctls);
         break;
     case ThreadKind::Api:
     case ThreadKind::Backup:

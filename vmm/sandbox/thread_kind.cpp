@@ -14,6 +14,8 @@ std::string_view thread_kind_name(ThreadKind kind)
         return "api";
     case ThreadKind::Backup:
         return "backup";
+    case ThreadKind::Gdb:
+        return "gdb";
     }
     return "unknown";
 }

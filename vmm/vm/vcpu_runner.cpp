@@ -12,6 +12,7 @@
 #include "vmm/limiter/vcpu_throttle.hpp"
 #include "vmm/vm/instruction_completion.hpp"
 #include "vmm/vm/register_dump.hpp"
+#include "vmm/vm/vm_debugger.hpp"
 
 namespace minivmm::vm {
 
@@ -114,7 +115,15 @@ void VcpuRunner::run_loop()
     }
 
     const bool tracing = m_context.trace == TraceMode::On;
+    VmDebugger* const debugger = m_context.debugger;
+    const unsigned index = m_vcpu.index();
     while (!m_context.stopper.stopping()) {
+        if (debugger && debugger->hold_requested(index)) {
+            debugger->park(index); // gdb has the machine stopped (all-stop, vm_debugger.hpp)
+            // As after a pause: the kick that stopped us set immediate_exit; a later one sets it anew.
+            m_vcpu.set_immediate_exit(false);
+            continue;
+        }
         if (m_context.pause.pause_requested() || m_limit_changed.load(std::memory_order_acquire)) {
             apply_control(budget_timer, throttle, wall_clock, cpu_clock, sleeper);
             continue; // look at the stop flag again
@@ -165,6 +174,9 @@ std::string_view VcpuRunner::handle_exit(const kvm::VmExit& exit)
                               // Some software KVMs cannot emulate a few instructions whose effect
                               // is well defined; finish those here (instruction_completion.hpp).
                               if (error.suberror == KVM_INTERNAL_ERROR_EMULATION) {
+                                  // A software KVM cannot emulate int3: gdb's breakpoints arrive here.
+                                  if (m_context.debugger && m_context.debugger->on_emulation_failure(m_vcpu))
+                                      return "gdb-breakpoint";
                                   const auto result = complete_instruction(m_vcpu, m_context.memory, error.data, m_completion_state);
                                   if (result.kind == Completion::Completed) {
                                       m_code_changed_retries.instruction_completed();
@@ -187,6 +199,14 @@ std::string_view VcpuRunner::handle_exit(const kvm::VmExit& exit)
                           [&](const kvm::FailEntryExit& fail) -> std::string_view {
                               crash(fmt::format("KVM could not enter the guest (hardware reason {:#x})", fail.reason));
                               return {};
+                          },
+                          [&](const kvm::DebugExit& debug) -> std::string_view {
+                              if (!m_context.debugger) {
+                                  crash("KVM_EXIT_DEBUG without a debugger");
+                                  return {};
+                              }
+                              m_context.debugger->on_debug_exit(m_vcpu, debug);
+                              return "gdb";
                           },
                           [&](const kvm::UnknownExit& unknown) -> std::string_view {
                               crash(fmt::format("unhandled VM exit reason {}", unknown.reason));

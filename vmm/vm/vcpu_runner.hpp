@@ -29,6 +29,8 @@ class Sleeper;
 
 namespace minivmm::vm {
 
+class VmDebugger;
+
 // The signal that interrupts a vCPU thread inside KVM_RUN. Its handler does nothing: the point
 // is the EINTR (installed without SA_RESTART).
 int vcpu_kick_signal();
@@ -58,6 +60,7 @@ struct VcpuContext {
     VmStopper& stopper;
     TraceMode trace;
     PauseBarrier& pause; // where this vCPU parks while the VM is paused
+    VmDebugger* debugger = nullptr; // --gdb: where it parks for gdb and reports debug events
 };
 
 class VcpuRunner {

@@ -22,7 +22,7 @@ std::vector<std::pair<std::string_view, std::uint64_t>> VcpuRunner::exit_counts(
 {
     // In kvm::VmExit's alternative order.
     static constexpr std::string_view kNames[] = {"io", "mmio", "shutdown", "hlt", "interrupted", "system-event",
-        "internal-error", "fail-entry", "unknown"};
+        "internal-error", "fail-entry", "unknown", "debug"};
     static_assert(std::size(kNames) == std::variant_size_v<kvm::VmExit>);
     std::vector<std::pair<std::string_view, std::uint64_t>> counts;
     for (std::size_t i = 0; i < std::size(kNames); ++i)

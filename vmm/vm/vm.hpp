@@ -39,9 +39,14 @@ struct NetSpec;
 class VirtioNet;
 } // namespace minivmm::virtio
 
+namespace minivmm::gdb {
+class GdbTarget;
+} // namespace minivmm::gdb
+
 namespace minivmm::vm {
 
 class VmController;
+class VmDebugger;
 
 class Vm {
 public:
@@ -62,6 +67,8 @@ public:
 
     // Runs the vCPUs and the event loop until the VM stops; returns why.
     StopReason run();
+    // gdb's way in (--gdb, vm_debugger.hpp); nullptr without it. Valid for the Vm's life.
+    [[nodiscard]] gdb::GdbTarget* debug_target();
     // The control API's way in (vm_controller.hpp); valid for the Vm's life.
     [[nodiscard]] VmController& controller() { return *m_controller; }
 
@@ -135,6 +142,7 @@ private:
     UniqueFd m_metrics_file;
 
     PauseBarrier m_pause; // the vCPUs park here while paused (outlives the runners)
+    std::unique_ptr<VmDebugger> m_debugger; // --gdb; outlives the runners, which report to it
     std::unique_ptr<VmController> m_controller; // the control API's one writer of lifecycle state
     struct ServiceThread {
         sandbox::ThreadKind kind;

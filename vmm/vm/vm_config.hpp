@@ -45,6 +45,8 @@ struct VmConfig {
     // --api-socket given: the control API may change limits live, so every device gets an I/O
     // gate (unlimited until PATCH /v1/limits). Without it nothing is paid for the API.
     bool control_api = false;
+    bool gdb_stub = false; // --gdb: a VmDebugger exists (the CLI makes the socket and the server)
+    bool gdb_wait = false; // --gdb-wait: no vCPU runs before gdb resumes it
     LimitConfig limits;
     sandbox::SandboxConfig sandbox;        // --seccomp, --jail/--uid/--gid
 };
