@@ -6,7 +6,8 @@ set -euo pipefail
 
 packages=(build-essential cmake ninja-build pkg-config g++ gcc libfmt-dev libcli11-dev catch2
           linux-libc-dev liburing-dev libmnl-dev libseccomp-dev busybox-static cpio iproute2 e2fsprogs util-linux
-          libmicrohttpd-dev nlohmann-json3-dev curl ccache)
+          libmicrohttpd-dev nlohmann-json3-dev curl ccache
+          gdb)  # gdb: the gdb stub's integration tests (tests/integration/gdb_test.cpp)
 for option in "$@"; do
     case $option in
     --bench) packages+=(qemu-system-x86 fio hyperfine time) ;;

@@ -40,16 +40,14 @@ void RspDecoder::feed(std::span<const std::uint8_t> bytes, std::vector<RspEvent>
             }
             break;
         case State::Data:
-        case State::DataEscaped:
-            // E.1: inside a packet `#` ends the data unless it is the byte after a `}` escape
-            // (an escaped byte is XORed with 0x20, so a literal `#` never follows `}` from a
-            // correct peer, but a hostile one gets the same rule).
-            if (byte == '#' && m_state == State::Data) {
+            // E.1: `#` ends the data. A correct peer never sends a raw `#` inside a packet (binary
+            // data escapes it as `}` 0x03), so even a `#` after a `}` ends it: a broken escape
+            // costs one packet (an error reply), never the packets after it.
+            if (byte == '#') {
                 m_state = State::Checksum1;
                 break;
             }
             m_sum = static_cast<std::uint8_t>(m_sum + byte);
-            m_state = (m_state == State::Data && byte == '}') ? State::DataEscaped : State::Data;
             if (m_raw.size() < kMaxPacketSize)
                 m_raw.push_back(static_cast<char>(byte));
             else
@@ -101,12 +99,11 @@ std::optional<std::string> expand_run_length(std::string_view raw, std::size_t l
     for (std::size_t i = 0; i < raw.size(); ++i) {
         const char c = raw[i];
         if (c == '}') { // an escape and its byte are data, never a run
-            if (i + 1 >= raw.size())
+            const std::size_t length = i + 1 < raw.size() ? 2 : 1; // a `}` at the end: the command's to refuse
+            if (out.size() + length > limit)
                 return std::nullopt;
-            if (out.size() + 2 > limit)
-                return std::nullopt;
-            out.push_back(c);
-            out.push_back(raw[++i]);
+            out.append(raw.substr(i, length));
+            i += length - 1;
             continue;
         }
         if (c != '*') {

@@ -39,7 +39,7 @@ public:
     void feed(std::span<const std::uint8_t> bytes, std::vector<RspEvent>& events);
 
 private:
-    enum class State { Idle, Data, DataEscaped, Checksum1, Checksum2 };
+    enum class State { Idle, Data, Checksum1, Checksum2 };
     void finish(std::vector<RspEvent>& events);
     State m_state = State::Idle;
     std::string m_raw;      // between '$' and '#', as received

@@ -79,6 +79,14 @@ TEST_CASE("E.1: an escaped '#' inside a packet is data, and binary escapes decod
     CHECK_FALSE(unescape_binary("abc}").has_value()); // an escape with nothing after it
 }
 
+TEST_CASE("E.1: a '}' right before '#' still ends the packet, so the next packet is not swallowed", "[gdb]")
+{
+    const auto events = decode(frame_packet("X1000,1:}") + frame_packet("g"));
+    REQUIRE(events.size() == 2);
+    CHECK(payload_of(events[0]) == "X1000,1:}"); // the command refuses the broken escape
+    CHECK(payload_of(events[1]) == "g");
+}
+
 TEST_CASE("E.1: run-length encoding expands, bounded and validated", "[gdb]")
 {
     // "0* " is '0' plus (' ' - 29) = 3 more: "0000".
