@@ -295,6 +295,12 @@ void VmDebugger::interrupt(unsigned vcpu)
 
 void VmDebugger::detach()
 {
+    // gdb may leave while the guest runs (its connection broke): stop every vCPU first, since a
+    // vCPU's ioctls wait for a KVM_RUN in progress to end, and a guest spinning without exits
+    // would never end it.
+    hold_everyone();
+    if (!m_barrier.wait_until_parked(kParkTimeout) && !m_stopper.stopping())
+        fmt::print(stderr, "minivmm: gdb: warning: a vCPU did not stop within {} ms\n", kParkTimeout.count());
     {
         std::lock_guard lock(m_mutex);
         for (const auto& [address, breakpoint] : m_software) {
