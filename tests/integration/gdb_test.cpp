@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "tests/integration/linux_guest.hpp"
 #include "tests/integration/vmm_harness.hpp"
 #include "tests/support/background_process.hpp"
 
@@ -41,9 +42,11 @@ struct GdbVm {
     std::string socket = dir.file("gdb.sock");
     std::unique_ptr<BackgroundProcess> vmm;
 
-    GdbVm(const std::string& guest, std::vector<std::string> args)
+    // `guest`: a test guest's name, or a path to a kernel.
+    GdbVm(const std::string& guest, std::vector<std::string> args, const std::string& memory = "16M")
     {
-        std::vector<std::string> argv {minivmm_binary(), "run", "--kernel", testguest(guest), "--memory", "16M",
+        const std::string kernel = guest.find('/') == std::string::npos ? testguest(guest) : guest;
+        std::vector<std::string> argv {minivmm_binary(), "run", "--kernel", kernel, "--memory", memory,
             "--timeout", "120", "--gdb", "unix:" + socket};
         argv.insert(argv.end(), args.begin(), args.end());
         vmm = std::make_unique<BackgroundProcess>(argv);
@@ -255,4 +258,27 @@ TEST_CASE("gdb: --gdb-wait without --gdb and a malformed --gdb address are one-l
     check_one_error_line(run_vmm({"--kernel", testguest("hello"), "--gdb-wait"}), "--gdb-wait needs --gdb");
     check_one_error_line(run_vmm({"--kernel", testguest("hello"), "--gdb", "serial:/dev/ttyS0"}), "--gdb serial:/dev/ttyS0");
     check_one_error_line(run_vmm({"--kernel", testguest("hello"), "--gdb", "tcp:127.0.0.1:99999"}), "port");
+}
+
+TEST_CASE("gdb slow: the minimal kernel's vmlinux stops at start_kernel with a backtrace", "[gdb][linux][slow]")
+{
+    if (!slow_tests_enabled()) {
+        WARN("MINIVMM_SLOW_TESTS is not 1: skipping the Linux gdb test");
+        return;
+    }
+    if (!kvm_available())
+        return;
+    const auto gdb_path = gdb_binary();
+    const auto vmlinux = linux_image("MINIMAL_VMLINUX");
+    if (!gdb_path || !vmlinux)
+        return;
+    // --gdb-wait stops the kernel at its 32-bit PVH entry, paging off: start_kernel's address is
+    // not mapped yet, so a software breakpoint cannot be written there; a hardware one can.
+    GdbVm vm(*vmlinux, {"--cmdline", "console=ttyS0", "--gdb-wait"}, "256M");
+    const ProcessResult gdb = vm.gdb(*gdb_path, *vmlinux, {"hbreak start_kernel", "continue", "bt", "kill"});
+    INFO("gdb stdout: " << gdb.out << "\ngdb stderr: " << gdb.err);
+    CHECK(contains(gdb.out, "in start_kernel ()"));
+    CHECK(contains(gdb.out, "#1  0x"));
+    CHECK(contains(gdb.out, "secondary_startup_64"));
+    CHECK(vm.vmm->wait(30s).exit_status == kExitInterrupted);
 }

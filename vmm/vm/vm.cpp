@@ -7,6 +7,9 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <elf.h>
+#include <fcntl.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -48,6 +51,17 @@ sigset_t termination_signals()
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGHUP);
     return set;
+}
+
+// A Linux image (bzImage, vmlinux) is 64-bit; a PVH ELF is when its ELF class says so (ELF
+// specification, "ELF Identification": e_ident[EI_CLASS] = ELFCLASS64). Read before the sandbox.
+bool kernel_is_64bit(const std::string& path, boot::KernelKind kind)
+{
+    if (kind != boot::KernelKind::PvhElf)
+        return true;
+    unsigned char ident[EI_NIDENT] {};
+    UniqueFd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    return file && ::pread(file.get(), ident, sizeof ident, 0) == sizeof ident && ident[EI_CLASS] == ELFCLASS64;
 }
 } // namespace
 
@@ -277,7 +291,9 @@ void Vm::create_vcpus()
         // kvm_pvm's data breakpoints never fire (measured, README "Debugging with gdb"); the
         // same test that picks the software-kvm CPU template tells that host apart.
         m_debugger = std::make_unique<VmDebugger>(m_config.cpus, m_memory, m_stopper, m_config.gdb_wait,
-            DebugHostSupport {!boot::host_kvm_is_software_emulated()});
+            DebugHostSupport {!boot::host_kvm_is_software_emulated()},
+            kernel_is_64bit(m_config.kernel_path, m_boot.kernel_kind) ? DebugArchitecture::Always64
+                                                                      : DebugArchitecture::FollowMode);
     }
     for (unsigned index = 0; index < m_config.cpus; ++index) {
         kvm::VcpuFd vcpu = m_vm.create_vcpu(index);

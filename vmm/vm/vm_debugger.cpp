@@ -55,10 +55,12 @@ void inject_breakpoint_trap(kvm::VcpuFd& vcpu)
 }
 } // namespace
 
-VmDebugger::VmDebugger(unsigned vcpus, const GuestMemory& memory, VmStopper& stopper, bool wait_for_gdb, DebugHostSupport host)
+VmDebugger::VmDebugger(unsigned vcpus, const GuestMemory& memory, VmStopper& stopper, bool wait_for_gdb,
+    DebugHostSupport host, DebugArchitecture architecture)
     : m_memory(memory)
     , m_stopper(stopper)
     , m_host(host)
+    , m_architecture(architecture)
     , m_barrier(vcpus)
     , m_running(vcpus, Running::No)
 {
@@ -347,6 +349,8 @@ std::optional<StopEvent> VmDebugger::ended() const
 
 gdb::CpuMode VmDebugger::cpu_mode(unsigned vcpu)
 {
+    if (m_architecture == DebugArchitecture::Always64)
+        return gdb::CpuMode::Long64;
     try {
         return (vcpu_fd(vcpu).get_sregs().efer & kEferLma) ? gdb::CpuMode::Long64 : gdb::CpuMode::Protected32;
     } catch (const std::exception&) {

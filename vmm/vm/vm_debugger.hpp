@@ -38,11 +38,17 @@ struct DebugHostSupport {
     bool data_breakpoints = true; // DR0-DR3 read/write breakpoints fire (false on kvm_pvm)
 };
 
+// Which register layout gdb gets: the guest's mode when gdb attaches, except that a 64-bit
+// kernel image is always described as x86-64 (its 32-bit PVH entry code is a moment; gdb reads
+// the description once per connection and must match the vmlinux it was given).
+enum class DebugArchitecture { FollowMode, Always64 };
+
 class VmDebugger final : public gdb::GdbTarget {
 public:
     // `wait_for_gdb` (--gdb-wait): every vCPU is held before its first instruction until gdb
     // attaches and resumes.
-    VmDebugger(unsigned vcpus, const GuestMemory& memory, VmStopper& stopper, bool wait_for_gdb, DebugHostSupport host);
+    VmDebugger(unsigned vcpus, const GuestMemory& memory, VmStopper& stopper, bool wait_for_gdb, DebugHostSupport host,
+        DebugArchitecture architecture);
     // The runners, once made (they live as long as the Vm).
     void set_runners(const std::vector<std::unique_ptr<VcpuRunner>>& runners);
 
@@ -106,6 +112,7 @@ private:
     const GuestMemory& m_memory;
     VmStopper& m_stopper;
     DebugHostSupport m_host;
+    DebugArchitecture m_architecture;
     DebugBarrier m_barrier;
     EventFd m_stop_ready;
     std::vector<VcpuRunner*> m_runners;
