@@ -137,9 +137,10 @@ std::optional<std::span<std::uint8_t>> register_storage(X86Registers& r, CpuMode
 
 bool register_is_writable(CpuMode mode, unsigned n)
 {
-    if (mode == CpuMode::Protected32)
-        return n < 10 || (n >= 41 && n < kI386.size());
-    return n < 18 || (n >= 59 && n < kAmd64.size());
+    // The general registers, the instruction pointer and the flags. Control registers are read
+    // only: changing paging under a stopped kernel is not a debugger's job, and the gdb thread's
+    // seccomp list has no KVM_SET_SREGS (no thread may rewrite a vCPU's system state).
+    return mode == CpuMode::Protected32 ? n < 10 : n < 18;
 }
 
 } // namespace minivmm::gdb

@@ -28,8 +28,9 @@ std::span<const RegisterSlot> register_layout(CpuMode mode);
 // nullopt for a number beyond the layout.
 std::optional<std::span<std::uint8_t>> register_storage(X86Registers& registers, CpuMode mode, unsigned number);
 
-// Which registers a write may change: a segment selector or a base is only KVM's cache of a
-// descriptor the guest loaded, so writing one is refused (gdb_session.cpp answers an error).
+// Which registers a write may change: the general registers, the instruction pointer and the
+// flags. A segment selector or base is only KVM's cache of a descriptor the guest loaded, and
+// x87/SSE and control registers are shown as they are: writing one is refused (an error reply).
 bool register_is_writable(CpuMode mode, unsigned number);
 
 } // namespace minivmm::gdb

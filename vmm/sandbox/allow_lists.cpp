@@ -176,7 +176,6 @@ constexpr std::array kGdbIoctls {
     MINIVMM_IOCTL(KVM_GET_REGS, "gdb `g`/`p` on a parked vCPU"),
     MINIVMM_IOCTL(KVM_SET_REGS, "gdb `G`/`P` on a parked vCPU"),
     MINIVMM_IOCTL(KVM_GET_SREGS, "gdb: segment and control registers, the CPU mode"),
-    MINIVMM_IOCTL(KVM_SET_SREGS, "gdb: writing a control register"),
     MINIVMM_IOCTL(KVM_GET_FPU, "gdb: x87 and SSE registers"),
     MINIVMM_IOCTL(KVM_TRANSLATE, "gdb memory access through the guest's page tables"),
     MINIVMM_IOCTL(KVM_SET_GUEST_DEBUG, "gdb: breakpoints, single-step and debug registers before a resume"),

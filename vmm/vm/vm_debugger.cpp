@@ -415,17 +415,6 @@ bool VmDebugger::write_registers(unsigned vcpu, const gdb::X86Registers& r)
         regs.rip = r.rip;
         regs.rflags = r.eflags | 0x2; // bit 1 is always 1 (SDM vol 1 §3.4.3 "EFLAGS Register")
         fd.set_regs(regs);
-        kvm_sregs sregs = fd.get_sregs();
-        const std::array<std::uint64_t, 6> control {sregs.cr0, sregs.cr2, sregs.cr3, sregs.cr4, sregs.cr8, sregs.efer};
-        if (control != r.control) {
-            sregs.cr0 = r.control[0];
-            sregs.cr2 = r.control[1];
-            sregs.cr3 = r.control[2];
-            sregs.cr4 = r.control[3];
-            sregs.cr8 = r.control[4];
-            sregs.efer = r.control[5];
-            fd.set_sregs(sregs);
-        }
         return true;
     } catch (const std::exception& error) {
         fmt::print(stderr, "minivmm: gdb: {}\n", error.what());

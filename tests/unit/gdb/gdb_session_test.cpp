@@ -55,6 +55,7 @@ TEST_CASE("E.3 `p`/`P`: one register read and written; segments refused; bad num
     CHECK(f.target.registers[0].rip == 0x12345678);
     CHECK(f.reply("Pa=00000000") == "E01"); // cs: a descriptor cache, not writable
     CHECK(f.reply("Pa=08000000") == "OK");  // unchanged: nothing to write
+    CHECK(f.reply("P2b=00100000") == "E01"); // cr3: read-only
     CHECK(f.reply("P8=1234") == "E01");     // wrong size
     CHECK(f.reply("p999") == "E01");
     CHECK(f.reply("pzz") == "E01");
