@@ -181,7 +181,9 @@ TEST_CASE("gdb: break on a function, read a variable and a register, step, hardw
     CHECK(has_line(vmm.out, "gdbtarget: counter 106"));
 }
 
-TEST_CASE("gdb: info threads lists every vCPU; detach lets the guest run to its own exit status", "[gdb]")
+TEST_CASE("gdb: info threads lists every vCPU; a breakpoint on a second vCPU stops it (all-stop); detach lets the "
+          "guest run to its own exit status",
+    "[gdb]")
 {
     if (!kvm_available())
         return;
@@ -189,11 +191,15 @@ TEST_CASE("gdb: info threads lists every vCPU; detach lets the guest run to its 
     if (!gdb_path)
         return;
     GdbVm vm("smp", {"--cpus", "3", "--gdb-wait"});
-    const ProcessResult gdb = vm.gdb(*gdb_path, testguest("smp"), {"info threads", "detach"});
+    const ProcessResult gdb = vm.gdb(*gdb_path, testguest("smp"),
+        {"info threads", "break ap_main", "continue", "print $_thread > 1", "delete", "detach"});
     INFO("gdb stdout: " << gdb.out << "\ngdb stderr: " << gdb.err);
     CHECK(contains(gdb.out, "Thread 1 (vCPU 0)"));
     CHECK(contains(gdb.out, "Thread 2 (vCPU 1)"));
     CHECK(contains(gdb.out, "Thread 3 (vCPU 2)"));
+    // ap_main runs only on the application processors: the stop names one of them.
+    CHECK(contains(gdb.out, "hit Breakpoint 1, ap_main ()"));
+    CHECK(contains(gdb.out, "$1 = 1\n"));
     CHECK(contains(gdb.out, "[Inferior 1 (Remote target) detached]"));
     const ProcessResult vmm = vm.vmm->wait(60s);
     INFO("minivmm stdout: " << vmm.out << "\nminivmm stderr: " << vmm.err);
