@@ -4,6 +4,7 @@
 // ("Debugging with GDB" appendix E). Each test checks what a user sees: gdb's own report lines,
 // the guest's console and minivmm's exit status.
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -257,6 +258,34 @@ TEST_CASE("gdb: Ctrl-C stops a spinning guest; hostile packets get errors; a dis
     INFO("minivmm stdout: " << vmm.out << "\nminivmm stderr: " << vmm.err);
     CHECK(vmm.exit_status == kExitInterrupted);
     CHECK(contains(vmm.err, "gdb: packet rejected"));
+}
+
+TEST_CASE("gdb: Ctrl-C in gdb stops a spinning guest (SIGINT), then kill ends minivmm", "[gdb]")
+{
+    if (!kvm_available())
+        return;
+    const auto gdb_path = gdb_binary();
+    if (!gdb_path)
+        return;
+    GdbVm vm("gdbtarget", {"--cmdline", "gdb.mode=spin"});
+    REQUIRE(vm.vmm->wait_for_line("gdbtarget: spinning", 30s));
+    // gdb's packet log (stderr) says when the continue has been sent: the marker to wait for
+    // before pressing "Ctrl-C" (SIGINT to gdb, which then sends 0x03, E.8 "Interrupts").
+    BackgroundProcess gdb({*gdb_path, "-batch", "-nx", "-ex", "set debug remote 1", "-ex", "target remote " + vm.socket,
+        "-ex", "continue", "-ex", "set debug remote 0", "-ex", "info registers eip", "-ex", "kill",
+        testguest("gdbtarget")});
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (!contains(gdb.err(), "Sending packet: $vCont;c") && std::chrono::steady_clock::now() < deadline)
+        gdb.read_for(20ms);
+    INFO("gdb stderr: " << gdb.err());
+    REQUIRE(contains(gdb.err(), "Sending packet: $vCont;c"));
+    REQUIRE(::kill(gdb.pid(), SIGINT) == 0);
+    const ProcessResult result = gdb.wait(60s);
+    INFO("gdb stdout: " << result.out);
+    CHECK(contains(result.out, "Program received signal SIGINT, Interrupt."));
+    CHECK(contains(result.out, "eip            0x"));
+    CHECK(contains(result.out, "[Inferior 1 (Remote target) killed]"));
+    CHECK(vm.vmm->wait(30s).exit_status == kExitInterrupted);
 }
 
 TEST_CASE("gdb: --gdb-wait without --gdb and a malformed --gdb address are one-line usage errors", "[gdb]")
