@@ -39,10 +39,11 @@ ctest_exclude=linux MINIVMM_LOAD_SEQUENTIAL_VMS=300 run_suite build-asan -DMINIV
 # only between threads of one process, so it runs what has threads: the unit tests of the event
 # loop, the stopper, the limiter's timers, the console and the online backup (copier against
 # copy-before-write), and the integration tests whose minivmm (built with TSan too) runs vCPU
-# threads, io_uring, taps, the stop/kick path, and the control API's and backup's threads.
+# threads, io_uring, taps, the stop/kick path, the control API's and backup's threads, and the
+# gdb stub's thread holding and releasing vCPUs.
 # halt_on_error: the first race ends the VMM with TSan's status (66), which no test expects.
 if [[ "${MINIVMM_TSAN_SUITE:-1}" == 1 ]]; then
     TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" \
-    ctest_include='^(unit:(event_loop_test|stop_reason_test|thread_cpu_timer_test|vcpu_throttle_test|rate_limiter_test|console_test|backup_worker_test|online_backup_test|block_claims_test|saved_blocks_test)|integration:(testguest_test|blk_test|net_test|api_test|api_disk_test))$' \
+    ctest_include='^(unit:(event_loop_test|stop_reason_test|thread_cpu_timer_test|vcpu_throttle_test|rate_limiter_test|console_test|backup_worker_test|online_backup_test|block_claims_test|saved_blocks_test|debug_barrier_test)|integration:(testguest_test|blk_test|net_test|api_test|api_disk_test|gdb_test))$' \
         run_suite build-tsan -DMINIVMM_SANITIZE=thread
 fi

@@ -96,8 +96,10 @@ void GdbServer::serve_connection(int fd, std::stop_token stop)
     bool acks = true;
     std::uint8_t buffer[4096];
     for (;;) {
+        // The stop eventfd only while the guest runs: a vCPU may signal it after the stop gdb
+        // already has (a second breakpoint hit while stopping), which must not spin this loop.
         pollfd fds[3] = {{fd, POLLIN, 0}, {m_stop_wake.fd(), POLLIN, 0}, {m_target.stop_event_fd(), POLLIN, 0}};
-        if (::poll(fds, 3, -1) < 0) {
+        if (::poll(fds, running ? 3 : 2, -1) < 0) {
             if (errno == EINTR)
                 continue;
             throw SysError("poll on the gdb connection");
