@@ -218,7 +218,8 @@ StopEvent VmDebugger::attach()
 
 void VmDebugger::resume(std::span<const ResumeAction> actions)
 {
-    std::vector<bool> run(vcpu_count(), false);
+    // Which vCPUs run (not std::vector<bool>: the barrier takes a span of plain bools).
+    const auto run = std::make_unique<bool[]>(vcpu_count());
     {
         std::lock_guard lock(m_mutex);
         refresh_watches();
@@ -236,11 +237,7 @@ void VmDebugger::resume(std::span<const ResumeAction> actions)
         m_pending.reset();
     }
     (void)m_stop_ready.consume();
-    // std::vector<bool> has no contiguous storage: hand the barrier a plain array.
-    std::unique_ptr<bool[]> mask(new bool[run.size()]);
-    for (std::size_t i = 0; i < run.size(); ++i)
-        mask[i] = run[i];
-    m_barrier.release(std::span<const bool>(mask.get(), run.size()));
+    m_barrier.release(std::span<const bool>(run.get(), vcpu_count()));
 }
 
 kvm_guest_debug VmDebugger::guest_debug_for(Running running) const
@@ -320,9 +317,9 @@ void VmDebugger::detach()
         m_expecting_stop = false;
         m_pending.reset();
     }
-    std::unique_ptr<bool[]> all(new bool[vcpu_count()]);
-    std::fill(all.get(), all.get() + vcpu_count(), true);
-    m_barrier.release(std::span<const bool>(all.get(), vcpu_count()));
+    const auto everyone = std::make_unique<bool[]>(vcpu_count());
+    std::fill(everyone.get(), everyone.get() + vcpu_count(), true);
+    m_barrier.release(std::span<const bool>(everyone.get(), vcpu_count()));
 }
 
 void VmDebugger::kill()
