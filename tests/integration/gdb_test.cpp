@@ -37,20 +37,36 @@ std::optional<std::string> gdb_binary()
     return std::nullopt;
 }
 
-// A VM with the gdb stub on a Unix socket in a scratch directory.
+bool contains(const std::string& text, const std::string& wanted) { return text.find(wanted) != std::string::npos; }
+
+// A VM with the gdb stub on a Unix socket in a scratch directory (or on TCP).
 struct GdbVm {
     TempDir dir;
     std::string socket = dir.file("gdb.sock");
     std::unique_ptr<BackgroundProcess> vmm;
 
-    // `guest`: a test guest's name, or a path to a kernel.
-    GdbVm(const std::string& guest, std::vector<std::string> args, const std::string& memory = "16M")
+    // `guest`: a test guest's name, or a path to a kernel. `tcp`: on 127.0.0.1 with a port the
+    // kernel picks (minivmm prints it), instead of the Unix socket.
+    GdbVm(const std::string& guest, std::vector<std::string> args, const std::string& memory = "16M", bool tcp = false)
     {
         const std::string kernel = guest.find('/') == std::string::npos ? testguest(guest) : guest;
         std::vector<std::string> argv {minivmm_binary(), "run", "--kernel", kernel, "--memory", memory,
-            "--timeout", "120", "--gdb", "unix:" + socket};
+            "--timeout", "120", "--gdb", tcp ? "tcp:127.0.0.1:0" : "unix:" + socket};
         argv.insert(argv.end(), args.begin(), args.end());
         vmm = std::make_unique<BackgroundProcess>(argv);
+        if (tcp) {
+            // "minivmm: gdb stub listening on tcp:127.0.0.1:PORT ..." on stderr.
+            const std::string marker = "listening on tcp:";
+            const auto deadline = std::chrono::steady_clock::now() + 20s;
+            while (!contains(vmm->err(), marker) && std::chrono::steady_clock::now() < deadline)
+                vmm->read_for(20ms);
+            const auto at = vmm->err().find(marker);
+            INFO("minivmm stderr: " << vmm->err());
+            REQUIRE(at != std::string::npos);
+            const std::string rest = vmm->err().substr(at + marker.size());
+            socket = rest.substr(0, rest.find_first_of(" \n")); // "127.0.0.1:PORT", what gdb takes
+            return;
+        }
         // The socket listens before the VM is built: once the file exists, gdb can connect.
         const auto deadline = std::chrono::steady_clock::now() + 20s;
         while (!std::filesystem::exists(socket) && std::chrono::steady_clock::now() < deadline)
@@ -77,8 +93,6 @@ struct GdbVm {
         return result;
     }
 };
-
-bool contains(const std::string& text, const std::string& wanted) { return text.find(wanted) != std::string::npos; }
 
 // A raw RSP client on the stub's Unix socket.
 class RawGdb {
@@ -180,6 +194,26 @@ TEST_CASE("gdb: break on a function, read a variable and a register, step, hardw
     INFO("minivmm stdout: " << vmm.out << "\nminivmm stderr: " << vmm.err);
     CHECK(vmm.exit_status == 7);
     CHECK(has_line(vmm.out, "gdbtarget: counter 106"));
+}
+
+TEST_CASE("gdb over TCP: the guest's own int3 goes to the guest's handler while gdb's breakpoints are in", "[gdb]")
+{
+    if (!kvm_available())
+        return;
+    const auto gdb_path = gdb_binary();
+    if (!gdb_path)
+        return;
+    GdbVm vm("breakpoint", {"--gdb-wait"}, "16M", true);
+    // exit_vm's breakpoint is inserted (an int3 of ours, KVM_GUESTDBG_USE_SW_BP on) while the
+    // guest runs its own int3 first: that one must reach the guest's #BP handler, once.
+    const ProcessResult gdb = vm.gdb(*gdb_path, testguest("breakpoint"), {"break exit_vm", "continue", "continue"});
+    INFO("gdb stdout: " << gdb.out << "\ngdb stderr: " << gdb.err);
+    CHECK(contains(gdb.out, "Breakpoint 1, exit_vm (status=0 "));
+    CHECK(contains(gdb.out, "[Inferior 1 (Remote target) exited normally]"));
+    const ProcessResult vmm = vm.vmm->wait(30s);
+    INFO("minivmm stdout: " << vmm.out << "\nminivmm stderr: " << vmm.err);
+    CHECK(has_line(vmm.out, "breakpoint: handler ran 1 time(s), saved eip = int3 + 1"));
+    CHECK(vmm.exit_status == 0);
 }
 
 TEST_CASE("gdb: info threads lists every vCPU; a breakpoint on a second vCPU stops it (all-stop); detach lets the "
