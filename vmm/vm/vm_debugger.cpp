@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "vmm/vm/debug_registers.hpp"
 #include "vmm/vm/vcpu_runner.hpp"
 
 namespace minivmm::vm {
@@ -20,8 +21,6 @@ namespace {
 constexpr std::chrono::milliseconds kParkTimeout {5000};
 constexpr std::uint8_t kSigTrap = 5;
 constexpr std::uint8_t kSigInt = 2;
-// Intel SDM vol 3 §18.2.3 "Debug Status Register (DR6)": B0-B3 and BS (single step).
-constexpr std::uint64_t kDr6Bs = 1u << 14;
 constexpr std::uint64_t kEferLma = 1u << 10;
 
 void inject_breakpoint_trap(kvm::VcpuFd& vcpu)
@@ -123,7 +122,7 @@ void VmDebugger::on_debug_exit(kvm::VcpuFd& vcpu, const kvm::DebugExit& exit)
     {
         std::lock_guard lock(m_mutex);
         const Running running = m_running[index];
-        if (running == Running::Step && (exit.dr6 & kDr6Bs)) {
+        if (running == Running::Step && (exit.dr6 & kDr6SingleStep)) {
             event = StopEvent {StopEvent::Kind::Step, index, kSigTrap};
         } else {
             for (unsigned slot = 0; slot < m_slots.size() && !event; ++slot) {
@@ -134,7 +133,7 @@ void VmDebugger::on_debug_exit(kvm::VcpuFd& vcpu, const kvm::DebugExit& exit)
                 else
                     event = StopEvent {StopEvent::Kind::Watch, index, kSigTrap, m_slots[slot].type, m_slots[slot].address};
             }
-            if (!event && running == Running::WatchStep && (exit.dr6 & kDr6Bs)) {
+            if (!event && running == Running::WatchStep && (exit.dr6 & kDr6SingleStep)) {
                 if (const auto address = changed_watch(vcpu))
                     event = StopEvent {StopEvent::Kind::Watch, index, kSigTrap, BreakpointType::WriteWatch, *address};
             }

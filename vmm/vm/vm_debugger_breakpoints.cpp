@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "vmm/vm/debug_registers.hpp"
 #include "vmm/vm/vcpu_runner.hpp"
 
 namespace minivmm::vm {
@@ -16,23 +17,6 @@ using gdb::InsertResult;
 
 namespace {
 constexpr std::uint8_t kInt3 = 0xcc;
-// §18.2.4 "Debug Control Register (DR7)": bit 10 reads as 1, GE (bit 9) for exact data hits.
-constexpr std::uint64_t kDr7Reserved = 1u << 10;
-constexpr std::uint64_t kDr7Ge = 1u << 9;
-
-// DR7's R/Wn and LENn fields for a slot (§18.2.4): R/W 00 execute, 01 write, 11 read or write;
-// LEN 00 one byte, 01 two, 11 four, 10 eight.
-std::uint64_t dr7_bits(unsigned slot, BreakpointType type, std::uint64_t length)
-{
-    const std::uint64_t rw = type == BreakpointType::Hardware ? 0 : type == BreakpointType::WriteWatch ? 1 : 3;
-    const std::uint64_t len = type == BreakpointType::Hardware ? 0
-        : length == 1                                          ? 0
-        : length == 2                                          ? 1
-        : length == 4                                          ? 3
-                                                               : 2;
-    return (1ull << (slot * 2)) | (rw << (16 + slot * 4)) | (len << (18 + slot * 4));
-}
-
 } // namespace
 
 kvm_guest_debug VmDebugger::guest_debug_for(Running running) const
@@ -45,7 +29,7 @@ kvm_guest_debug VmDebugger::guest_debug_for(Running running) const
         if (!m_slots[slot].used)
             continue;
         debug.arch.debugreg[slot] = m_slots[slot].address;
-        dr7 |= dr7_bits(slot, m_slots[slot].type, m_slots[slot].length);
+        dr7 |= dr7_slot_bits(slot, m_slots[slot].type, m_slots[slot].length);
     }
     if (dr7) {
         debug.control |= KVM_GUESTDBG_USE_HW_BP;
