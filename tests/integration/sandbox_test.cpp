@@ -123,6 +123,23 @@ TEST_CASE("enforce: with the control API its api and backup threads run under th
     }
 }
 
+TEST_CASE("enforce: with --gdb the gdb thread runs under its own filter; a forbidden call there is one line, exit 122",
+    "[guest][sandbox][gdb]")
+{
+    if (!kvm_available())
+        return;
+    TempDir dir;
+    const std::string socket = dir.file("gdb.sock");
+    const auto result = run_with_hook("gdb", {"--kernel", testguest("spin"), "--gdb", "unix:" + socket});
+    INFO("stderr: " << result.err);
+    CHECK(result.exit_status == kSeccompViolation);
+    // The stub says where it listens, then the violation line.
+    const auto lines = lines_of(result.err);
+    REQUIRE(lines.size() == 2);
+    CHECK(lines[0] == "minivmm: gdb stub listening on unix:" + socket);
+    CHECK(lines[1] == "minivmm: seccomp: thread gdb made a forbidden system call uname (63)");
+}
+
 TEST_CASE("--seccomp log and off let the same call through: the guest runs to its own exit status",
     "[guest][sandbox]")
 {
