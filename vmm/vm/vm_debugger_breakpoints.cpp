@@ -17,6 +17,8 @@ using gdb::InsertResult;
 
 namespace {
 constexpr std::uint8_t kInt3 = 0xcc;
+// gdb is a network peer: its breakpoint table is bounded like everything else it sends.
+constexpr std::size_t kMaxSoftwareBreakpoints = 4096;
 } // namespace
 
 kvm_guest_debug VmDebugger::guest_debug_for(Running running) const
@@ -70,6 +72,8 @@ gdb::InsertResult VmDebugger::insert_breakpoint(BreakpointType type, std::uint64
     if (type == BreakpointType::Software) {
         if (m_software.contains(address))
             return InsertResult::Ok;
+        if (m_software.size() >= kMaxSoftwareBreakpoints)
+            return InsertResult::Error;
         std::uint64_t physical = 0;
         std::uint8_t original = 0;
         if (!vcpu_fd(0).translate(address, physical) || !m_memory.read(physical, std::span(&original, 1)))
