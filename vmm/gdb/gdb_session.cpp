@@ -1,5 +1,6 @@
 // The gdb stub's packet interpreter (gdb_session.hpp; "Debugging with GDB" appendix E.3
-// "Packets", E.4 "Stop Reply Packets", E.5 "General Query Packets").
+// "Packets", E.4 "Stop Reply Packets", E.5 "General Query Packets"): dispatch, queries, threads
+// and resuming. Registers, memory and breakpoints: gdb_session_data.cpp.
 #include "vmm/gdb/gdb_session.hpp"
 
 #include <algorithm>
@@ -7,65 +8,13 @@
 
 #include <fmt/format.h>
 
+#include "vmm/gdb/packet_fields.hpp"
 #include "vmm/gdb/rsp_packet.hpp"
 #include "vmm/gdb/target_description.hpp"
-#include "vmm/gdb/x86_register_layout.hpp"
 
 namespace minivmm::gdb {
 
-namespace {
-constexpr std::string_view kSyntaxError = "E01";
-constexpr std::string_view kMemoryError = "E14"; // EFAULT, as gdbserver answers
-constexpr std::string_view kHostError = "E05";
-
-// 1..16 hex digits, nothing else.
-std::optional<std::uint64_t> parse_hex(std::string_view text)
-{
-    if (text.empty() || text.size() > 16)
-        return std::nullopt;
-    std::uint64_t value = 0;
-    for (const char c : text) {
-        int digit;
-        if (c >= '0' && c <= '9')
-            digit = c - '0';
-        else if (c >= 'a' && c <= 'f')
-            digit = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F')
-            digit = c - 'A' + 10;
-        else
-            return std::nullopt;
-        value = value << 4 | static_cast<unsigned>(digit);
-    }
-    return value;
-}
-
-// Splits "a<sep>b" at the first `sep`.
-std::optional<std::pair<std::string_view, std::string_view>> split(std::string_view text, char sep)
-{
-    const auto at = text.find(sep);
-    if (at == std::string_view::npos)
-        return std::nullopt;
-    return std::pair {text.substr(0, at), text.substr(at + 1)};
-}
-
-// "addr,length" into numbers.
-std::optional<std::pair<std::uint64_t, std::uint64_t>> address_length(std::string_view text)
-{
-    const auto parts = split(text, ',');
-    if (!parts)
-        return std::nullopt;
-    const auto address = parse_hex(parts->first);
-    const auto length = parse_hex(parts->second);
-    if (!address || !length)
-        return std::nullopt;
-    return std::pair {*address, *length};
-}
-
-bool starts_with(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
-
-// The most memory one `m` reply carries: two hex digits a byte within the packet size.
-constexpr std::uint64_t kMaxMemoryReply = (kMaxPacketSize - 8) / 2;
-} // namespace
+using namespace fields;
 
 GdbSession::GdbSession(GdbTarget& target, const StopEvent& first_stop)
     : m_target(target)
@@ -231,146 +180,6 @@ std::string GdbSession::features(std::string_view args)
     const std::size_t take = std::min<std::uint64_t>({length, xml.size() - offset, kMaxPacketSize / 2 - 1});
     const bool last = offset + take >= xml.size();
     return (last ? "l" : "m") + escape_binary(std::string_view(xml).substr(offset, take));
-}
-
-std::string GdbSession::read_registers()
-{
-    auto registers = m_target.read_registers(m_general_vcpu);
-    if (!registers)
-        return std::string(kHostError);
-    std::string reply;
-    for (unsigned n = 0; n < register_layout(m_mode).size(); ++n)
-        reply += to_hex(*register_storage(*registers, m_mode, n));
-    return reply;
-}
-
-std::string GdbSession::write_registers(std::string_view hex)
-{
-    auto current = m_target.read_registers(m_general_vcpu);
-    if (!current)
-        return std::string(kHostError);
-    const auto bytes = from_hex(hex);
-    if (!bytes)
-        return std::string(kSyntaxError);
-    X86Registers updated = *current;
-    std::size_t offset = 0;
-    for (unsigned n = 0; n < register_layout(m_mode).size(); ++n) {
-        auto storage = *register_storage(updated, m_mode, n);
-        // E.3 `G`: the same layout as `g`; a shorter packet leaves the remaining registers alone.
-        if (offset + storage.size() > bytes->size())
-            break;
-        const bool changed = std::memcmp(storage.data(), bytes->data() + offset, storage.size()) != 0;
-        if (changed && !register_is_writable(m_mode, n))
-            return std::string(kSyntaxError);
-        std::memcpy(storage.data(), bytes->data() + offset, storage.size());
-        offset += storage.size();
-    }
-    if (offset != bytes->size())
-        return std::string(kSyntaxError);
-    return m_target.write_registers(m_general_vcpu, updated) ? "OK" : std::string(kHostError);
-}
-
-std::string GdbSession::read_register(std::string_view args)
-{
-    const auto number = parse_hex(args);
-    if (!number || *number >= register_layout(m_mode).size())
-        return std::string(kSyntaxError);
-    auto registers = m_target.read_registers(m_general_vcpu);
-    if (!registers)
-        return std::string(kHostError);
-    return to_hex(*register_storage(*registers, m_mode, static_cast<unsigned>(*number)));
-}
-
-std::string GdbSession::write_register(std::string_view args)
-{
-    const auto parts = split(args, '=');
-    if (!parts)
-        return std::string(kSyntaxError);
-    const auto number = parse_hex(parts->first);
-    const auto bytes = from_hex(parts->second);
-    if (!number || !bytes || *number >= register_layout(m_mode).size())
-        return std::string(kSyntaxError);
-    auto registers = m_target.read_registers(m_general_vcpu);
-    if (!registers)
-        return std::string(kHostError);
-    auto storage = *register_storage(*registers, m_mode, static_cast<unsigned>(*number));
-    if (bytes->size() != storage.size())
-        return std::string(kSyntaxError);
-    if (std::memcmp(storage.data(), bytes->data(), storage.size()) == 0)
-        return "OK";
-    if (!register_is_writable(m_mode, static_cast<unsigned>(*number)))
-        return std::string(kSyntaxError);
-    std::memcpy(storage.data(), bytes->data(), storage.size());
-    return m_target.write_registers(m_general_vcpu, *registers) ? "OK" : std::string(kHostError);
-}
-
-std::string GdbSession::read_memory(std::string_view args)
-{
-    const auto range = address_length(args);
-    if (!range)
-        return std::string(kSyntaxError);
-    // E.3 `m`: "The reply may contain fewer addressable memory units than requested".
-    std::vector<std::uint8_t> buffer(std::min(range->second, kMaxMemoryReply));
-    if (buffer.empty())
-        return {};
-    const std::size_t got = m_target.read_memory(m_general_vcpu, range->first, buffer);
-    if (got == 0)
-        return std::string(kMemoryError);
-    return to_hex(std::span(buffer).first(got));
-}
-
-std::string GdbSession::write_memory(std::string_view args, bool binary)
-{
-    const auto parts = split(args, ':');
-    if (!parts)
-        return std::string(kSyntaxError);
-    const auto range = address_length(parts->first);
-    if (!range)
-        return std::string(kSyntaxError);
-    std::vector<std::uint8_t> data;
-    if (binary) {
-        const auto raw = unescape_binary(parts->second);
-        if (!raw)
-            return std::string(kSyntaxError);
-        data.assign(raw->begin(), raw->end());
-    } else {
-        auto decoded = from_hex(parts->second);
-        if (!decoded)
-            return std::string(kSyntaxError);
-        data = std::move(*decoded);
-    }
-    if (data.size() != range->second)
-        return std::string(kSyntaxError);
-    if (data.empty())
-        return "OK"; // E.3 `X`: gdb probes for the packet with a zero length
-    const std::size_t written = m_target.write_memory(m_general_vcpu, range->first, data);
-    return written == data.size() ? "OK" : std::string(kMemoryError);
-}
-
-std::string GdbSession::breakpoint(std::string_view args, bool insert)
-{
-    // E.3 `Z type,addr,kind` (`kind` for type 0/1 is the breakpoint's size in bytes, for 2-4 the
-    // watched length); conditions and commands after a ';' are not supported.
-    const auto type_rest = split(args, ',');
-    if (!type_rest || type_rest->first.size() != 1 || type_rest->first[0] < '0' || type_rest->first[0] > '4')
-        return std::string(kSyntaxError);
-    if (type_rest->second.find(';') != std::string_view::npos)
-        return {};
-    const auto range = address_length(type_rest->second);
-    if (!range)
-        return std::string(kSyntaxError);
-    const auto type = static_cast<BreakpointType>(type_rest->first[0] - '0');
-    const InsertResult result = insert ? m_target.insert_breakpoint(type, range->first, range->second)
-                                       : m_target.remove_breakpoint(type, range->first, range->second);
-    switch (result) {
-    case InsertResult::Ok:
-        return "OK";
-    case InsertResult::Error:
-        return std::string(kMemoryError);
-    case InsertResult::Unsupported:
-        return {};
-    }
-    return {};
 }
 
 std::optional<long> GdbSession::parse_thread(std::string_view text) const
