@@ -1,15 +1,15 @@
-// I8042: the smallest 8042 keyboard controller a PC guest needs: its reset line (command 0xFE,
-// "pulse output port bit 0", which Linux's reboot=k uses) and an idle status so drivers that
-// probe it give up instead of waiting (IBM PC/AT Technical Reference, "Keyboard Controller":
-// Status Register and Commands). The one key sequence it can type is Ctrl-Alt-Del, the way
-// Firecracker's SendCtrlAltDel asks a guest to shut down (the API's "shutdown" action).
+// I8042: the PC keyboard controller with a keyboard and no auxiliary (mouse) port, answering every
+// controller command a driver's probe waits on at once (IBM PC/AT Technical Reference, "Keyboard
+// Controller": Status Register, Command Byte, Commands; the auxiliary-port commands from the IBM
+// PS/2 Hardware Interface Technical Reference, "Keyboard/Auxiliary Device Controller"). So a stock
+// Linux binds its i8042 and atkbd drivers without i8042.* parameters and without one timeout, and
+// the API's "shutdown" can type Ctrl-Alt-Del (Firecracker's SendCtrlAltDel) to it. Command 0xFE
+// (or 0xD1 with bit 0 clear) resets the CPU, which Linux's reboot=k uses.
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 
 #include "vmm/bus/bus_device.hpp"
 #include "vmm/bus/interrupt_line.hpp"
@@ -26,7 +26,7 @@ public:
     // The command that pulses the CPU reset line (output port bit 0).
     static constexpr std::uint8_t kCommandPulseReset = 0xfe;
 
-    // `on_reset` runs on the vCPU thread that wrote the reset command.
+    // `on_reset` runs on the vCPU thread that wrote the reset command, with no lock held.
     explicit I8042(std::function<void()> on_reset);
 
     // Register at kDataPort and kCommandPort (length kPortLength each). The ports stay valid
@@ -34,22 +34,21 @@ public:
     [[nodiscard]] std::shared_ptr<BusDevice> data_port() const { return m_data; }
     [[nodiscard]] std::shared_ptr<BusDevice> command_port() const { return m_command; }
 
-    // The keyboard's interrupt (ISA IRQ 1), pulsed for every byte that becomes readable at the
-    // data port. Optional: without it the bytes are only seen by polling the status register.
+    // The keyboard's interrupt (ISA IRQ 1), pulsed for every byte the controller puts into its
+    // output buffer while the command byte enables the interrupt. Optional: without it the bytes
+    // are only seen by polling the status register.
     void set_keyboard_interrupt(InterruptLine* line);
-    // Types Ctrl-Alt-Del: the scan code set 1 make and break codes (what a PC/AT controller with
-    // translation delivers): 1d 38 e0 53, e0 d3 b8 9d. Safe from any thread.
+    // Types Ctrl-Alt-Del: scan code set 2 make and break codes, which the guest reads as
+    // 1d 38 e0 53 e0 d3 b8 9d while translation is on (the power-on default). Lost, as on a real
+    // keyboard, while the guest has the keyboard disabled (command 0xF5) or its buffer has no room
+    // for the whole sequence. Safe from any thread.
     void send_ctrl_alt_del();
 
-    // The keyboard output buffer shared by both ports (status bit 0 = a byte is waiting).
-    struct OutputBuffer {
-        std::mutex mutex;
-        std::deque<std::uint8_t> bytes;
-        InterruptLine* interrupt = nullptr;
-    };
+    // Controller and keyboard state shared by both ports (i8042.cpp).
+    struct State;
 
 private:
-    std::shared_ptr<OutputBuffer> m_output;
+    std::shared_ptr<State> m_state;
     std::shared_ptr<BusDevice> m_data;
     std::shared_ptr<BusDevice> m_command;
 };
