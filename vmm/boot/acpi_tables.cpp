@@ -141,33 +141,36 @@ std::uint32_t eisa_id(std::string_view id)
     return bytes[0] | (bytes[1] << 8) | (bytes[2] << 16) | (std::uint32_t(bytes[3]) << 24);
 }
 
-// COM1 as an ACPI device (PNP0501, the 16550 at 0x3F8 on ISA IRQ 4):
-//   Scope (\_SB) { Device (COM1) { Name (_HID, EisaId ("PNP0501")) Name (_UID, 0)
-//     Name (_CRS, ResourceTemplate () { IO (Decode16, 0x3F8, 0x3F8, 1, 8) IRQNoFlags () {4} }) } }
-// Why it is needed: a hardware-reduced ACPI kernel has no legacy PIC and so no fixed ISA IRQ
-// numbers (Linux: nr_legacy_irqs() == 0, the IOAPIC's IRQs are all allocated on demand). The
-// built-in ttyS0 at "IRQ 4" then cannot get its interrupt; the PNP driver (8250_pnp) finds this
-// device, registers GSI 4 through acpi_register_gsi and rebinds ttyS0 to the IRQ it gets.
-std::vector<std::uint8_t> com1_aml()
+// One I/O range of a device's _CRS, decoded at exactly `base` (§6.4.2.5, I/O Port Descriptor).
+struct IoRange {
+    std::uint16_t base;
+    std::uint8_t length;
+};
+
+// An ISA device in ACPI: Device (NAME) { Name (_HID, EisaId (HID)) Name (_UID, 0)
+//   Name (_CRS, ResourceTemplate () { IO (Decode16, base, base, 1, length)... IRQNoFlags () {irq} }) }
+std::vector<std::uint8_t> isa_device_aml(std::string_view name, std::string_view hid,
+    std::initializer_list<IoRange> ranges, unsigned irq)
 {
     ByteWriter resources;
-    // §6.4.2.5 (I/O Port Descriptor): tag 0x47, 16-bit decode, min, max, alignment, length.
-    resources.u8(0x47);
-    resources.u8(0x01);
-    resources.u16(layout::kCom1Port);
-    resources.u16(layout::kCom1Port);
-    resources.u8(1);
-    resources.u8(8);
+    for (const auto& range : ranges) {
+        // §6.4.2.5 (I/O Port Descriptor): tag 0x47, 16-bit decode, min, max, alignment, length.
+        resources.u8(0x47);
+        resources.u8(0x01);
+        resources.u16(range.base);
+        resources.u16(range.base);
+        resources.u8(1);
+        resources.u8(range.length);
+    }
     // §6.4.2.1 (IRQ Descriptor): tag 0x22 (2 bytes, no information byte: edge, active high).
     resources.u8(0x22);
-    resources.u16(static_cast<std::uint16_t>(1u << layout::kCom1Irq));
+    resources.u16(static_cast<std::uint16_t>(1u << irq));
     // §6.4.2.9 (End Tag): checksum 0 = "treated as if the checksum operation succeeded".
     resources.u8(0x79);
     resources.u8(0);
 
-    constexpr std::uint8_t kNameOp = 0x08, kBufferOp = 0x11, kScopeOp = 0x10, kExtOpPrefix = 0x5b,
-                           kDeviceOp = 0x82, kZeroOp = 0x00, kByteConst = 0x0a, kDWordConst = 0x0c,
-                           kRootChar = 0x5c;
+    constexpr std::uint8_t kNameOp = 0x08, kBufferOp = 0x11, kZeroOp = 0x00, kByteConst = 0x0a,
+                           kDWordConst = 0x0c;
     ByteWriter buffer;  // BufferSize then the bytes (§20.2.5.4 DefBuffer)
     buffer.u8(kByteConst);
     buffer.u8(static_cast<std::uint8_t>(resources.size()));
@@ -175,11 +178,11 @@ std::vector<std::uint8_t> com1_aml()
         buffer.u8(byte);
 
     ByteWriter device;
-    write_name_seg(device, "COM1");
+    write_name_seg(device, name);
     device.u8(kNameOp);
     write_name_seg(device, "_HID");
     device.u8(kDWordConst);
-    device.u32(eisa_id("PNP0501"));
+    device.u32(eisa_id(hid));
     device.u8(kNameOp);
     write_name_seg(device, "_UID");
     device.u8(kZeroOp);
@@ -187,24 +190,45 @@ std::vector<std::uint8_t> com1_aml()
     write_name_seg(device, "_CRS");
     write_package(device, {kBufferOp}, buffer.bytes());
 
-    ByteWriter scope;
-    scope.u8(kRootChar);
-    write_name_seg(scope, "_SB");
-    write_package(scope, {kExtOpPrefix, kDeviceOp}, device.bytes());
+    constexpr std::uint8_t kExtOpPrefix = 0x5b, kDeviceOp = 0x82;
+    ByteWriter aml;
+    write_package(aml, {kExtOpPrefix, kDeviceOp}, device.bytes());
+    return std::move(aml.bytes());
+}
+
+// The ISA devices, in \_SB: COM1 (PNP0501, the 16550 at 0x3F8 on IRQ 4) and the keyboard
+// controller (PNP0303, data port 0x60, command port 0x64, IRQ 1). Why they are needed: a
+// hardware-reduced ACPI kernel has no legacy PIC and so no fixed ISA IRQ numbers (Linux:
+// nr_legacy_irqs() == 0, the IOAPIC's IRQs are all allocated on demand). The built-in ttyS0 at
+// "IRQ 4" and the i8042 driver's "IRQ 1" then cannot get their interrupts (the i8042 probe fails
+// with -EINVAL); the PNP drivers (8250_pnp, i8042's PNP probe) find these devices, register their
+// GSIs through acpi_register_gsi and use the IRQs they get. No PS/2 mouse (PNP0F13) is listed:
+// there is none, and Linux then skips its AUX probe.
+std::vector<std::uint8_t> isa_devices_aml()
+{
+    constexpr std::uint8_t kScopeOp = 0x10, kRootChar = 0x5c;
+    ByteWriter devices;
+    devices.u8(kRootChar);
+    write_name_seg(devices, "_SB");
+    for (const auto byte : isa_device_aml("COM1", "PNP0501", {{layout::kCom1Port, 8}}, layout::kCom1Irq))
+        devices.u8(byte);
+    for (const auto byte : isa_device_aml("KBD", "PNP0303",
+             {{layout::kI8042DataPort, 1}, {layout::kI8042CommandPort, 1}}, layout::kKeyboardIrq))
+        devices.u8(byte);
 
     ByteWriter aml;
-    write_package(aml, {kScopeOp}, scope.bytes());
+    write_package(aml, {kScopeOp}, devices.bytes());
     return std::move(aml.bytes());
 }
 
 // §5.2.11.1 (Differentiated System Description Table (DSDT)): the header and a minimal AML body
-// holding only COM1 (see com1_aml). The processors and the IOAPIC are in the MADT; the i8042 is
-// probed by its ports (IAPC_BOOT_ARCH 8042) and its reset needs no driver.
+// holding only the ISA devices (see isa_devices_aml). The processors and the IOAPIC are in the
+// MADT; the i8042's reset needs no driver.
 std::vector<std::uint8_t> build_dsdt()
 {
     ByteWriter w;
     write_header(w, "DSDT", kDsdtRevision);
-    for (const auto byte : com1_aml())
+    for (const auto byte : isa_devices_aml())
         w.u8(byte);
     return finish_table(w);
 }

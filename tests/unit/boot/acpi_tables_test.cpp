@@ -142,7 +142,7 @@ TEST_CASE("ACPI 6.5 §5.2.6: every table's header: signature, length, revision, 
         const auto tables = build_acpi_tables({.vcpu_count = vcpus});
         check_header(table_at(tables, tables.xsdt), "XSDT", 1, 36 + 2 * 8);
         check_header(table_at(tables, tables.fadt), "FACP", 6, 276);
-        check_header(table_at(tables, tables.dsdt), "DSDT", 2, 36 + 52);
+        check_header(table_at(tables, tables.dsdt), "DSDT", 2, 36 + 106);
         check_header(table_at(tables, tables.madt), "APIC", 6, 44 + 8 * vcpus + 12 + 6);
     }
 }
@@ -188,18 +188,30 @@ TEST_CASE("ACPI 6.5 §5.2.9: the FADT is hardware-reduced, points at the DSDT by
 
 // The expected AML, assembled by hand from ACPI 6.5 §20 (AML encoding) and §6.4.2 (small resource
 // descriptors) for
-//   Scope (\_SB) { Device (COM1) { Name (_HID, EisaId ("PNP0501")) Name (_UID, 0)
-//     Name (_CRS, ResourceTemplate () { IO (Decode16, 0x3F8, 0x3F8, 1, 8) IRQNoFlags () {4} }) } }
-TEST_CASE("ACPI 6.5 §5.2.11.1/§20: the DSDT's AML body describes COM1 (PNP0501, I/O 0x3F8-0x3FF, IRQ 4)")
+//   Scope (\_SB) {
+//     Device (COM1) { Name (_HID, EisaId ("PNP0501")) Name (_UID, 0)
+//       Name (_CRS, ResourceTemplate () { IO (Decode16, 0x3F8, 0x3F8, 1, 8) IRQNoFlags () {4} }) }
+//     Device (KBD) { Name (_HID, EisaId ("PNP0303")) Name (_UID, 0)
+//       Name (_CRS, ResourceTemplate () { IO (Decode16, 0x60, 0x60, 1, 1) IO (Decode16, 0x64, 0x64, 1, 1)
+//                                         IRQNoFlags () {1} }) } }
+TEST_CASE("ACPI 6.5 §5.2.11.1/§20: the DSDT's AML body describes COM1 (PNP0501) and the keyboard controller (PNP0303)")
 {
     const std::vector<std::uint8_t> expected = {
-        0x10, 0x33, 0x5c, '_', 'S', 'B', '_',                   // Scope (\_SB), PkgLength 51
+        0x10, 0x49, 0x06, 0x5c, '_', 'S', 'B', '_',             // Scope (\_SB), PkgLength 105 (2 bytes)
         0x5b, 0x82, 0x2b, 'C', 'O', 'M', '1',                   // Device (COM1), PkgLength 43
         0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x05, 0x01, // Name (_HID, DWord EISAID PNP0501)
         0x08, '_', 'U', 'I', 'D', 0x00,                         // Name (_UID, Zero)
         0x08, '_', 'C', 'R', 'S', 0x11, 0x10, 0x0a, 0x0d,       // Name (_CRS, Buffer (13) {
         0x47, 0x01, 0xf8, 0x03, 0xf8, 0x03, 0x01, 0x08,         //   IO Decode16 0x3F8-0x3F8, align 1, length 8
         0x22, 0x10, 0x00,                                       //   IRQ mask 1 << 4
+        0x79, 0x00,                                             //   End Tag })
+        0x5b, 0x82, 0x33, 'K', 'B', 'D', '_',                   // Device (KBD), PkgLength 51
+        0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x03, 0x03, // Name (_HID, DWord EISAID PNP0303)
+        0x08, '_', 'U', 'I', 'D', 0x00,                         // Name (_UID, Zero)
+        0x08, '_', 'C', 'R', 'S', 0x11, 0x18, 0x0a, 0x15,       // Name (_CRS, Buffer (21) {
+        0x47, 0x01, 0x60, 0x00, 0x60, 0x00, 0x01, 0x01,         //   IO Decode16 0x60-0x60, align 1, length 1
+        0x47, 0x01, 0x64, 0x00, 0x64, 0x00, 0x01, 0x01,         //   IO Decode16 0x64-0x64, align 1, length 1
+        0x22, 0x02, 0x00,                                       //   IRQ mask 1 << 1
         0x79, 0x00,                                             //   End Tag })
     };
     const auto tables = build_acpi_tables({.vcpu_count = 1});
