@@ -327,8 +327,12 @@ TEST_CASE("online backup of a disk written in the blkstamp guest's order: DEST i
           "being the writes done before start")
 {
     testing::TempDir dir;
-    const testing::StampLayout layout{4096, 512, 3}; // 2 MiB of 4 KiB blocks: 32 backup blocks
-    Disk disk(dir, 32, {});
+    // 8 MiB of 4 KiB blocks: 128 backup blocks. The backup ends once every block is copied,
+    // and the random writes alone touch all of them only after about 128 * ln 128 = 620 writes
+    // (a coupon collector; 100 is more than three standard deviations below), so the writes
+    // below keep racing the backup for a while.
+    const testing::StampLayout layout{4096, 2048, 3};
+    Disk disk(dir, 128, {});
     testing::StampOrder order(layout);
     std::uint64_t written = 0;
     auto write_next = [&] {
@@ -340,7 +344,8 @@ TEST_CASE("online backup of a disk written in the blkstamp guest's order: DEST i
     for (int i = 0; i < 300; ++i)
         write_next();
     const std::uint64_t before_start = written;
-    // Slow enough (256 KiB/s for about 1.2 MiB of data) that the writes below race it.
+    // Slow enough (256 KiB/s against megabytes of data blocks) that the copier copies few blocks
+    // itself: most are copied before a write.
     auto backup = start_backup(disk, dir.file("copy.img"), 256 * 1024);
     while (backup->progress().state == BackupState::Running)
         write_next();
