@@ -198,7 +198,7 @@ void OnlineBackup::copy_before_write(std::uint64_t block)
     const std::uint64_t length = m_claims.block_length(block);
     const std::uint64_t offset = m_claims.block_offset(block);
     if (int result = pread_exact(m_source.get(), slot->data, length, offset); result != 0) {
-        m_saved.give_back(*slot);
+        m_saved.release(*slot);
         fail(fmt::format("reading the disk at byte {}: {}", offset, std::strerror(-result)));
         return;
     }

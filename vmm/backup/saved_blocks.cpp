@@ -37,11 +37,6 @@ void SavedBlocks::publish(Slot slot, std::uint64_t block, std::uint64_t length)
     m_published.push_back(slot);
 }
 
-void SavedBlocks::give_back(const Slot& slot)
-{
-    release(slot);
-}
-
 std::optional<SavedBlocks::Slot> SavedBlocks::take()
 {
     std::lock_guard lock(m_mutex);

@@ -6,8 +6,8 @@
 // one guest write when copy-before-write wrote DEST itself). Bounded: when every buffer waits for
 // the copier, the write path waits for one to come free.
 //
-// Threads: the write path (acquire, publish, give_back) and the copier (take, release) may be
-// different threads; close() may come from any thread.
+// Threads: the write path (acquire, publish) and the copier (take) may be different threads,
+// and either releases; close() may come from any thread.
 #pragma once
 
 #include <condition_variable>
@@ -41,12 +41,11 @@ public:
     [[nodiscard]] std::optional<Slot> acquire();
     // Write path: `slot` now holds `length` bytes of `block`; queued for the copier.
     void publish(Slot slot, std::uint64_t block, std::uint64_t length);
-    // Write path: `slot` was acquired but not filled (the read failed): free again.
-    void give_back(const Slot& slot);
 
     // Copier: the oldest published buffer, or nullopt when none waits. Does not wait.
     [[nodiscard]] std::optional<Slot> take();
-    // Copier: the buffer `take` returned is written out: free again (wakes a waiting acquire).
+    // The buffer is free again (wakes a waiting acquire): the copier's, once written out, or the
+    // write path's, acquired but not filled because the read failed. Either thread.
     void release(const Slot& slot);
     [[nodiscard]] bool has_published() const;
 

@@ -41,7 +41,7 @@ TEST_CASE("saved blocks: distinct buffers; published ones come out oldest first 
     CHECK((second->block == 3 && second->length == 512 && second->data[0] == 0x10));
     CHECK_FALSE(saved.take().has_value());
     // Given back unfilled (a failed read): free again, never handed to the copier.
-    saved.give_back(slots[2]);
+    saved.release(slots[2]);
     saved.release(*first);
     saved.release(*second);
     for (int i = 0; i < 3; ++i)
