@@ -41,7 +41,7 @@ public:
     }
     bool write_registers(unsigned vcpu, const gdb::X86Registers& r) override
     {
-        if (vcpu >= registers.size())
+        if (vcpu >= registers.size() || refuse_writes)
             return false;
         registers[vcpu] = r;
         ++register_writes;
@@ -93,6 +93,7 @@ public:
     std::vector<std::tuple<gdb::BreakpointType, std::uint64_t, std::uint64_t>> breakpoints;
     std::vector<std::vector<gdb::ResumeAction>> resumes;
     unsigned register_writes = 0;
+    bool refuse_writes = false; // as a CPU refusing a value (a bad selector, a CR combination)
     unsigned detaches = 0;
     unsigned kills = 0;
     unsigned interrupts = 0;

@@ -72,7 +72,9 @@ public:
     [[nodiscard]] virtual CpuMode cpu_mode(unsigned vcpu) = 0;
     // nullopt when the registers cannot be read (a host failure, reported to gdb as an error).
     [[nodiscard]] virtual std::optional<X86Registers> read_registers(unsigned vcpu) = 0;
-    // Writes the general registers, RIP and RFLAGS (nothing else is writable); false when refused.
+    // Writes every register that differs from read_registers(); a changed segment selector loads
+    // its descriptor as the CPU would. False, with nothing changed, when the CPU or the host
+    // would refuse a value.
     [[nodiscard]] virtual bool write_registers(unsigned vcpu, const X86Registers& registers) = 0;
     // Guest-virtual memory through the vCPU's page tables. Returns how many bytes from the start
     // were read or written (fewer at the first unmapped page).

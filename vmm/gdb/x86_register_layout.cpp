@@ -137,10 +137,10 @@ std::optional<std::span<std::uint8_t>> register_storage(X86Registers& r, CpuMode
 
 bool register_is_writable(CpuMode mode, unsigned n)
 {
-    // The general registers, the instruction pointer and the flags. Control registers are read
-    // only: changing paging under a stopped kernel is not a debugger's job, and the gdb thread's
-    // seccomp list has no KVM_SET_SREGS (no thread may rewrite a vCPU's system state).
-    return mode == CpuMode::Protected32 ? n < 10 : n < 18;
+    // fiseg and foseg: KVM's FPU state (struct kvm_fpu) keeps only the offsets of the last x87
+    // instruction and operand, so their segments read as 0 and cannot be set.
+    const unsigned x87_control = mode == CpuMode::Protected32 ? 24 : 32; // fctrl
+    return n < register_layout(mode).size() && n != x87_control + 3 && n != x87_control + 5;
 }
 
 } // namespace minivmm::gdb

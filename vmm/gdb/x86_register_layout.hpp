@@ -28,9 +28,9 @@ std::span<const RegisterSlot> register_layout(CpuMode mode);
 // nullopt for a number beyond the layout.
 std::optional<std::span<std::uint8_t>> register_storage(X86Registers& registers, CpuMode mode, unsigned number);
 
-// Which registers a write may change: the general registers, the instruction pointer and the
-// flags. A segment selector or base is only KVM's cache of a descriptor the guest loaded, and
-// x87/SSE and control registers are shown as they are: writing one is refused (an error reply).
+// Which registers a write may change: all but fiseg and foseg, which the host does not keep.
+// The target still refuses a value the CPU would not take (a selector whose descriptor it would
+// not load, a reserved MXCSR bit, a CR combination KVM rejects): an error reply.
 bool register_is_writable(CpuMode mode, unsigned number);
 
 } // namespace minivmm::gdb

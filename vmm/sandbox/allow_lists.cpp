@@ -176,7 +176,10 @@ constexpr std::array kGdbIoctls {
     MINIVMM_IOCTL(KVM_GET_REGS, "gdb `g`/`p` on a parked vCPU"),
     MINIVMM_IOCTL(KVM_SET_REGS, "gdb `G`/`P` on a parked vCPU"),
     MINIVMM_IOCTL(KVM_GET_SREGS, "gdb: segment and control registers, the CPU mode"),
+    // Only with --gdb, whose user already owns the guest (memory, RIP): KVM checks the values.
+    MINIVMM_IOCTL(KVM_SET_SREGS, "gdb `G`/`P` of segment and control registers on a parked vCPU"),
     MINIVMM_IOCTL(KVM_GET_FPU, "gdb: x87 and SSE registers"),
+    MINIVMM_IOCTL(KVM_SET_FPU, "gdb `G`/`P` of x87 and SSE registers on a parked vCPU"),
     MINIVMM_IOCTL(KVM_TRANSLATE, "gdb memory access through the guest's page tables"),
     MINIVMM_IOCTL(KVM_SET_GUEST_DEBUG, "gdb: breakpoints, single-step and debug registers before a resume"),
 };

@@ -105,6 +105,10 @@ private:
     kvm::VcpuFd& vcpu_fd(unsigned vcpu) const;
     std::uint64_t linear_pc(kvm::VcpuFd& vcpu) const;
     std::size_t access_memory(kvm::VcpuFd& vcpu, std::uint64_t address, std::span<std::uint8_t> buffer, bool write);
+    // Loads selector `value` into segment register `index` (gdb's order: cs ss ds es fs gs) of
+    // `sregs` as the CPU would, reading its descriptor through `vcpu`'s page tables; returns why
+    // the CPU would refuse the load, or "" (vm_debugger_registers.cpp).
+    std::string load_segment(kvm::VcpuFd& vcpu, kvm_sregs& sregs, std::uint32_t eflags, unsigned index, std::uint32_t value);
     kvm_guest_debug guest_debug_for(Running running) const; // under m_mutex
     std::optional<std::uint64_t> changed_watch(kvm::VcpuFd& vcpu); // under m_mutex
     void refresh_watches(); // under m_mutex

@@ -47,29 +47,46 @@ TEST_CASE("E.3 `g`: i386 registers in gdb's order, little-endian, as many bytes 
     CHECK(g.substr(72, 8) == "02020000"); // eflags
 }
 
-TEST_CASE("E.3 `p`/`P`: one register read and written; segments refused; bad numbers are errors", "[gdb]")
+TEST_CASE("E.3 `p`/`P`: one register read and written, segment and control registers too; bad numbers are errors",
+    "[gdb]")
 {
     Fixture f;
     CHECK(f.reply("p8") == "00100000"); // eip
     CHECK(f.reply("P8=78563412") == "OK");
     CHECK(f.target.registers[0].rip == 0x12345678);
-    CHECK(f.reply("Pa=00000000") == "E01"); // cs: a descriptor cache, not writable
-    CHECK(f.reply("Pa=08000000") == "OK");  // unchanged: nothing to write
-    CHECK(f.reply("P2b=00100000") == "E01"); // cr3: read-only
+    const unsigned writes = f.target.register_writes;
+    CHECK(f.reply("Pa=08000000") == "OK"); // cs unchanged: nothing to write
+    CHECK(f.target.register_writes == writes);
+    CHECK(f.reply("Pd=00000000") == "OK"); // es: the target loads the selector's descriptor
+    CHECK(f.target.registers[0].segments[3] == 0);
+    CHECK(f.reply("P2b=00100000") == "OK"); // cr3
+    CHECK(f.target.registers[0].control[2] == 0x1000);
+    CHECK(f.reply("P28=a01f0000") == "OK"); // mxcsr
+    CHECK(f.target.registers[0].mxcsr == 0x1fa0);
+    CHECK(f.reply("P1b=01000000") == "E01"); // fiseg: the host does not keep it
+    CHECK(f.reply("P1b=00000000") == "OK");  // ... but writing back what was read is fine
+    f.target.refuse_writes = true;           // the CPU would not take it (a bad selector, CR combination)
+    CHECK(f.reply("P2b=00200000") == "E05");
+    CHECK(f.target.registers[0].control[2] == 0x1000);
+    f.target.refuse_writes = false;
     CHECK(f.reply("P8=1234") == "E01");     // wrong size
     CHECK(f.reply("p999") == "E01");
     CHECK(f.reply("pzz") == "E01");
     CHECK(f.reply("P8") == "E01");
 }
 
-TEST_CASE("E.3 `G`: writes what `g` read back, and refuses a changed segment selector", "[gdb]")
+TEST_CASE("E.3 `G`: writes what `g` read back, segments included, and refuses a changed fiseg", "[gdb]")
 {
     Fixture f;
     std::string g = f.reply("g");
     g.replace(0, 8, "efbeadde"); // eax
     CHECK(f.reply("G" + g) == "OK");
     CHECK(f.target.registers[0].gpr[0] == 0xdeadbeef);
-    g.replace(80, 8, "00000000"); // cs
+    g.replace(80, 8, "18000000"); // cs
+    CHECK(f.reply("G" + g) == "OK");
+    CHECK(f.target.registers[0].segments[0] == 0x18);
+    // fiseg: after eax..gs (16 x 4 bytes), st0-7 (8 x 10), fctrl fstat ftag (3 x 4).
+    g.replace(2 * (16 * 4 + 8 * 10 + 3 * 4), 8, "01000000");
     CHECK(f.reply("G" + g) == "E01");
     CHECK(f.reply("G0") == "E01"); // odd hex
 }
