@@ -37,6 +37,15 @@ std::optional<std::string> gdb_binary()
     return std::nullopt;
 }
 
+// What a gdb test needs from the host: /dev/kvm and gdb; nullopt (after the harness's skip or
+// CI failure) when either is missing.
+std::optional<std::string> gdb_for_test()
+{
+    if (!kvm_available())
+        return std::nullopt;
+    return gdb_binary();
+}
+
 bool contains(const std::string& text, const std::string& wanted) { return text.find(wanted) != std::string::npos; }
 
 // A VM with the gdb stub on a Unix socket in a scratch directory (or on TCP).
@@ -93,6 +102,17 @@ struct GdbVm {
         return result;
     }
 };
+
+// The gdbtarget guest ran to its end under gdb: gdb saw its exit status (7), minivmm exited with
+// it, and the guest's sum of rounds (1 + 2 + 3 + 100) is what it would be without gdb.
+void check_gdbtarget_finished(GdbVm& vm, const ProcessResult& gdb)
+{
+    CHECK(contains(gdb.out, "[Inferior 1 (Remote target) exited with code 07]"));
+    const ProcessResult vmm = vm.vmm->wait(30s);
+    INFO("minivmm stdout: " << vmm.out << "\nminivmm stderr: " << vmm.err);
+    CHECK(vmm.exit_status == 7);
+    CHECK(has_line(vmm.out, "gdbtarget: counter 106"));
+}
 
 // A raw RSP client on the stub's Unix socket.
 class RawGdb {
@@ -165,9 +185,7 @@ private:
 TEST_CASE("gdb: break on a function, read a variable and a register, step, hardware breakpoint, watchpoint, exit status",
     "[gdb]")
 {
-    if (!kvm_available())
-        return;
-    const auto gdb_path = gdb_binary();
+    const auto gdb_path = gdb_for_test();
     if (!gdb_path)
         return;
     GdbVm vm("gdbtarget", {"--gdb-wait"});
@@ -189,19 +207,13 @@ TEST_CASE("gdb: break on a function, read a variable and a register, step, hardw
     CHECK(contains(gdb.out, "Hardware watchpoint 3: gdb_watched"));
     CHECK(contains(gdb.out, "Old value = 0\nNew value = 4660"));
     CHECK(contains(gdb.out, "$6 = 0x1234\n"));
-    CHECK(contains(gdb.out, "[Inferior 1 (Remote target) exited with code 07]"));
-    const ProcessResult vmm = vm.vmm->wait(30s);
-    INFO("minivmm stdout: " << vmm.out << "\nminivmm stderr: " << vmm.err);
-    CHECK(vmm.exit_status == 7);
-    CHECK(has_line(vmm.out, "gdbtarget: counter 106"));
+    check_gdbtarget_finished(vm, gdb);
 }
 
 TEST_CASE("gdb: segment selectors, control and SSE registers are written; a load the CPU would refuse is an error",
     "[gdb]")
 {
-    if (!kvm_available())
-        return;
-    const auto gdb_path = gdb_binary();
+    const auto gdb_path = gdb_for_test();
     if (!gdb_path)
         return;
     GdbVm vm("gdbtarget", {"--gdb-wait"});
@@ -223,18 +235,12 @@ TEST_CASE("gdb: segment selectors, control and SSE registers are written; a load
     CHECK(contains(gdb.out, "$6 = 0x37e\n"));
     CHECK(contains(gdb.out, "$7 = 7\n"));
     // The guest runs on with the selectors it had (ES is back, string instructions work).
-    CHECK(contains(gdb.out, "[Inferior 1 (Remote target) exited with code 07]"));
-    const ProcessResult vmm = vm.vmm->wait(30s);
-    INFO("minivmm stdout: " << vmm.out << "\nminivmm stderr: " << vmm.err);
-    CHECK(vmm.exit_status == 7);
-    CHECK(has_line(vmm.out, "gdbtarget: counter 106"));
+    check_gdbtarget_finished(vm, gdb);
 }
 
 TEST_CASE("gdb over TCP: the guest's own int3 goes to the guest's handler while gdb's breakpoints are in", "[gdb]")
 {
-    if (!kvm_available())
-        return;
-    const auto gdb_path = gdb_binary();
+    const auto gdb_path = gdb_for_test();
     if (!gdb_path)
         return;
     GdbVm vm("breakpoint", {"--gdb-wait"}, "16M", true);
@@ -254,9 +260,7 @@ TEST_CASE("gdb: info threads lists every vCPU; a breakpoint on a second vCPU sto
           "guest run to its own exit status",
     "[gdb]")
 {
-    if (!kvm_available())
-        return;
-    const auto gdb_path = gdb_binary();
+    const auto gdb_path = gdb_for_test();
     if (!gdb_path)
         return;
     GdbVm vm("smp", {"--cpus", "3", "--gdb-wait"});
@@ -330,9 +334,7 @@ TEST_CASE("gdb: Ctrl-C stops a spinning guest; hostile packets get errors; a dis
 
 TEST_CASE("gdb: Ctrl-C in gdb stops a spinning guest (SIGINT), then kill ends minivmm", "[gdb]")
 {
-    if (!kvm_available())
-        return;
-    const auto gdb_path = gdb_binary();
+    const auto gdb_path = gdb_for_test();
     if (!gdb_path)
         return;
     GdbVm vm("gdbtarget", {"--cmdline", "gdb.mode=spin"});
@@ -367,9 +369,7 @@ TEST_CASE("gdb: --gdb-wait without --gdb and a malformed --gdb address are one-l
 // software-emulated (tools/test.sh always builds the minimal kernel for it).
 TEST_CASE("gdb: the minimal kernel's vmlinux stops at start_kernel with a backtrace", "[gdb][linux]")
 {
-    if (!kvm_available())
-        return;
-    const auto gdb_path = gdb_binary();
+    const auto gdb_path = gdb_for_test();
     const auto vmlinux = linux_image("MINIMAL_VMLINUX");
     if (!gdb_path || !vmlinux)
         return;
