@@ -8,10 +8,11 @@
 #include <string_view>
 
 #include "vmm/bus/bus_device.hpp"
+#include "vmm/snapshot/snapshottable.hpp"
 
 namespace minivmm {
 
-class ExitPort final : public BusDevice {
+class ExitPort final : public BusDevice, public snapshot::Snapshottable {
 public:
     // Register at kPort with kLength: 4 so that `outb`, `outw` and `outl` to 0xf4 all reach
     // the device (a length of 1 would make the Bus reject the wider forms).
@@ -27,6 +28,11 @@ public:
     void read(std::uint64_t offset, std::span<std::uint8_t> data) override;
     // Writes starting past offset 0 (e.g. `outb` to 0xf5) are ignored.
     void write(std::uint64_t offset, std::span<const std::uint8_t> data) override;
+
+    // Snapshot: the port has no state; the payload is its tag and layout version only, so a
+    // snapshot whose device list does not match is still caught here.
+    void save_state(snapshot::StateWriter& out) const override;
+    void restore_state(snapshot::StateReader& in) override;
 
 private:
     std::function<void(std::uint8_t)> m_on_exit;

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "devices/legacy/i8042_controller.hpp"
+#include "vmm/snapshot/payload_header.hpp"
 
 namespace minivmm {
 
@@ -93,6 +94,29 @@ void I8042::set_keyboard_interrupt(InterruptLine* line)
 {
     std::lock_guard lock(m_state->mutex);
     m_state->controller.set_keyboard_interrupt(line);
+}
+
+namespace {
+constexpr std::uint32_t kStateTag = snapshot::payload_tag("8042");
+constexpr std::uint16_t kStateVersion = 1;
+} // namespace
+
+void I8042::save_state(snapshot::StateWriter& out) const
+{
+    std::lock_guard lock(m_state->mutex);
+    snapshot::write_payload_header(out, kStateTag, kStateVersion);
+    m_state->controller.save_state(out);
+}
+
+void I8042::restore_state(snapshot::StateReader& in)
+{
+    snapshot::read_payload_header(in, kStateTag, kStateVersion, "i8042");
+    std::lock_guard lock(m_state->mutex);
+    // Into a copy (which keeps the interrupt line): a payload that fails half-way changes nothing.
+    I8042Controller restored = m_state->controller;
+    restored.restore_state(in);
+    in.expect_end();
+    m_state->controller = restored;
 }
 
 void I8042::send_ctrl_alt_del()

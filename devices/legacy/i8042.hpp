@@ -13,10 +13,11 @@
 
 #include "vmm/bus/bus_device.hpp"
 #include "vmm/bus/interrupt_line.hpp"
+#include "vmm/snapshot/snapshottable.hpp"
 
 namespace minivmm {
 
-class I8042 {
+class I8042 final : public snapshot::Snapshottable {
 public:
     // The controller decodes two ports that are not contiguous: 0x61, between them, belongs to
     // the PIT/speaker that KVM emulates in the kernel. Each port is its own BusDevice.
@@ -43,6 +44,11 @@ public:
     // keyboard, while the guest has the keyboard disabled (command 0xF5) or its buffer has no room
     // for the whole sequence. Safe from any thread.
     void send_ctrl_alt_del();
+
+    // Snapshot (issue "Snapshot and restore"): the controller and its keyboard, under the device
+    // lock. A payload that fails validation changes nothing (SnapshotError).
+    void save_state(snapshot::StateWriter& out) const override;
+    void restore_state(snapshot::StateReader& in) override;
 
     // Controller and keyboard state shared by both ports (i8042.cpp).
     struct State;

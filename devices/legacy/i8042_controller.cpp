@@ -4,6 +4,8 @@
 #include "devices/legacy/i8042_controller.hpp"
 
 #include <optional>
+
+#include <fmt/format.h>
 #include <utility>
 
 namespace minivmm {
@@ -213,6 +215,39 @@ void I8042Controller::type(std::span<const std::uint8_t> scan_codes)
 {
     if (m_keyboard.type(scan_codes))
         fill_from_keyboard();
+}
+
+} // namespace minivmm
+
+namespace minivmm {
+
+void I8042Controller::save_state(snapshot::StateWriter& out) const
+{
+    out.u8(m_command_byte);
+    out.u8(m_output_port);
+    out.u8(m_output);
+    out.boolean(m_output_full);
+    out.boolean(m_last_write_was_command);
+    out.u8(m_awaiting_data_for);
+    out.boolean(m_break_prefix_seen);
+    m_keyboard.save_state(out);
+}
+
+void I8042Controller::restore_state(snapshot::StateReader& in)
+{
+    m_command_byte = in.u8();
+    m_output_port = in.u8();
+    m_output = in.u8();
+    m_output_full = in.boolean();
+    m_last_write_was_command = in.boolean();
+    const std::uint8_t awaiting = in.u8();
+    // Only the commands whose byte follows at port 0x60 leave the controller waiting for one.
+    if (awaiting != 0 && awaiting != kWriteCommandByte && awaiting != kWriteOutputPort
+        && awaiting != kWriteKeyboardBuffer && awaiting != kWriteAuxBuffer && awaiting != kWriteToAux)
+        in.fail(fmt::format("controller waits for the data byte of {:#04x}, which takes none", awaiting));
+    m_awaiting_data_for = awaiting;
+    m_break_prefix_seen = in.boolean();
+    m_keyboard.restore_state(in);
 }
 
 } // namespace minivmm

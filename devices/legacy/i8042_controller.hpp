@@ -10,6 +10,8 @@
 
 #include "devices/legacy/i8042_keyboard.hpp"
 #include "vmm/bus/interrupt_line.hpp"
+#include "vmm/snapshot/state_reader.hpp"
+#include "vmm/snapshot/state_writer.hpp"
 
 namespace minivmm {
 
@@ -36,6 +38,13 @@ public:
 
     // The keyboard types these set 2 scan codes, whole or not at all (I8042Keyboard::type).
     void type(std::span<const std::uint8_t> scan_codes);
+
+    // Snapshot: command byte, output port and buffer, the pending command, the translation's
+    // break prefix and the keyboard. No interrupt is raised on restore: IRQ 1 is an edge, and
+    // one the guest had not taken yet is part of the interrupt controller's saved state.
+    // restore_state throws SnapshotError, possibly half-way: restore a copy and assign it.
+    void save_state(snapshot::StateWriter& out) const;
+    void restore_state(snapshot::StateReader& in);
 
 private:
     void put_output(std::uint8_t byte);

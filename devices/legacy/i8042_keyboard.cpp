@@ -2,6 +2,8 @@
 // Reference, "Keyboard", "Commands from the System" / "Commands to the System").
 #include "devices/legacy/i8042_keyboard.hpp"
 
+#include <fmt/format.h>
+
 namespace minivmm {
 
 namespace {
@@ -133,6 +135,31 @@ std::optional<std::uint8_t> I8042Keyboard::take()
     m_last_sent = m_buffer.front();
     m_buffer.pop_front();
     return m_last_sent;
+}
+
+} // namespace minivmm
+
+namespace minivmm {
+
+void I8042Keyboard::save_state(snapshot::StateWriter& out) const
+{
+    out.u8(m_awaiting_parameter_for);
+    out.boolean(m_scanning);
+    out.u8(m_last_sent);
+    out.bytes(std::vector<std::uint8_t>(m_buffer.begin(), m_buffer.end()));
+}
+
+void I8042Keyboard::restore_state(snapshot::StateReader& in)
+{
+    const std::uint8_t awaiting = in.u8();
+    // Only the commands that take a parameter byte leave the keyboard waiting for one.
+    if (awaiting != 0 && awaiting != kSetLeds && awaiting != kSetTypematic && awaiting != kSelectScanCodeSet)
+        in.fail(fmt::format("keyboard waits for the parameter of {:#04x}, which takes none", awaiting));
+    m_awaiting_parameter_for = awaiting;
+    m_scanning = in.boolean();
+    m_last_sent = in.u8();
+    const std::vector<std::uint8_t> buffer = in.bytes(kBufferSize);
+    m_buffer.assign(buffer.begin(), buffer.end());
 }
 
 } // namespace minivmm

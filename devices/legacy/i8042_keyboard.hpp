@@ -10,6 +10,9 @@
 #include <optional>
 #include <span>
 
+#include "vmm/snapshot/state_reader.hpp"
+#include "vmm/snapshot/state_writer.hpp"
+
 namespace minivmm {
 
 // Not thread-safe: the I8042 that owns it serialises every call under its own mutex.
@@ -27,6 +30,12 @@ public:
 
     // The next byte for the system, removed from the buffer; nothing when the buffer is empty.
     [[nodiscard]] std::optional<std::uint8_t> take();
+
+    // Snapshot: the pending command, scanning, the last byte sent and the buffer. restore_state
+    // throws SnapshotError on a value the keyboard cannot be in, possibly half-way: restore a
+    // copy and assign it (I8042Controller::restore_state does).
+    void save_state(snapshot::StateWriter& out) const;
+    void restore_state(snapshot::StateReader& in);
 
 private:
     void reply(std::uint8_t byte);

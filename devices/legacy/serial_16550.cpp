@@ -2,6 +2,11 @@
 #include "devices/legacy/serial_16550.hpp"
 
 #include <algorithm>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "vmm/snapshot/payload_header.hpp"
 
 namespace minivmm {
 
@@ -362,6 +367,75 @@ void Serial16550::update_interrupt()
         m_level = level;
         m_interrupt.set_level(level);
     }
+}
+
+namespace {
+constexpr std::uint32_t kStateTag = snapshot::payload_tag("U550");
+constexpr std::uint16_t kStateVersion = 1;
+} // namespace
+
+void Serial16550::save_state(snapshot::StateWriter& out) const
+{
+    std::lock_guard lock(m_mutex);
+    snapshot::write_payload_header(out, kStateTag, kStateVersion);
+    for (const std::uint8_t reg : {m_ier, m_fcr, m_lcr, m_mcr, m_msr, m_scr, m_dll, m_dlm, m_last_rx})
+        out.u8(reg);
+    out.boolean(m_overrun);
+    out.boolean(m_thre_pending);
+    // The receiver's bytes oldest first: the ring position is not state.
+    std::vector<std::uint8_t> rx;
+    for (std::size_t i = 0; i < m_rx_count; ++i)
+        rx.push_back(m_rx[(m_rx_head + i) % kFifoSize]);
+    out.bytes(rx);
+}
+
+void Serial16550::restore_state(snapshot::StateReader& in)
+{
+    // Everything is read and checked into a copy first: a bad payload changes nothing.
+    snapshot::read_payload_header(in, kStateTag, kStateVersion, "16550 UART");
+    const std::uint8_t ier = in.u8();
+    const std::uint8_t fcr = in.u8();
+    const std::uint8_t lcr = in.u8();
+    const std::uint8_t mcr = in.u8();
+    const std::uint8_t msr = in.u8();
+    const std::uint8_t scr = in.u8();
+    const std::uint8_t dll = in.u8();
+    const std::uint8_t dlm = in.u8();
+    const std::uint8_t last_rx = in.u8();
+    const bool overrun = in.boolean();
+    const bool thre_pending = in.boolean();
+    const std::vector<std::uint8_t> rx = in.bytes(kFifoSize);
+    in.expect_end();
+    // The values no guest write can produce (write_register masks them) are corrupt.
+    if (ier & ~kIerMask)
+        in.fail(fmt::format("IER {:#04x} has reserved bits set", ier));
+    if (mcr & ~kMcrMask)
+        in.fail(fmt::format("MCR {:#04x} has reserved bits set", mcr));
+    if (fcr & (kFcrRxReset | kFcrTxReset))
+        in.fail(fmt::format("FCR {:#04x} has self-clearing bits set", fcr));
+    const std::size_t capacity = (fcr & kFcrEnable) ? kFifoSize : 1;
+    if (rx.size() > capacity)
+        in.fail(fmt::format("{} bytes in a receiver that holds {}", rx.size(), capacity));
+
+    std::lock_guard lock(m_mutex);
+    m_ier = ier;
+    m_fcr = fcr;
+    m_lcr = lcr;
+    m_mcr = mcr;
+    m_scr = scr;
+    m_dll = dll;
+    m_dlm = dlm;
+    m_last_rx = last_rx;
+    m_overrun = overrun;
+    m_thre_pending = thre_pending;
+    m_rx_head = 0;
+    m_rx_count = rx.size();
+    std::copy(rx.begin(), rx.end(), m_rx.begin());
+    // MSR bits 4-7 are the modem inputs, which follow from MCR (loopback) or the always-ready
+    // host end; only the unread deltas (bits 0-3) are state of their own.
+    m_msr = static_cast<std::uint8_t>(modem_inputs() | (msr & kMsrDeltaMask));
+    // The line follows the restored registers, as after any register access.
+    update_interrupt();
 }
 
 bool Serial16550::take_rx_space_due()

@@ -13,10 +13,11 @@
 
 #include "vmm/bus/bus_device.hpp"
 #include "vmm/bus/interrupt_line.hpp"
+#include "vmm/snapshot/snapshottable.hpp"
 
 namespace minivmm {
 
-class Serial16550 final : public BusDevice {
+class Serial16550 final : public BusDevice, public snapshot::Snapshottable {
 public:
     // Where a PC has its first UART; the VMM registers the device there with kLength ports.
     static constexpr std::uint64_t kCom1Port = 0x3f8;
@@ -57,6 +58,14 @@ public:
     // then pushes the rest. Pass {} to detach.
     void set_rx_space_callback(std::function<void()> callback);
 
+    // Snapshot (issue "Snapshot and restore"): every register, the receiver FIFO with its bytes
+    // and the interrupt sources. The transmitter holds nothing to save: a byte written to THR
+    // leaves at once. restore_state validates the whole payload before it changes anything,
+    // then drives the interrupt line to the restored level; on a SnapshotError the device is
+    // as it was. Safe from any thread (the device lock).
+    void save_state(snapshot::StateWriter& out) const override;
+    void restore_state(snapshot::StateReader& in) override;
+
 private:
     // One byte access each. `rx_space` / the return value say the guest made room in the
     // receiver; write_register appends transmitted bytes to `tx`.
@@ -82,7 +91,7 @@ private:
     InterruptLine& m_interrupt;
     OutputSink m_output;
 
-    std::mutex m_mutex;
+    mutable std::mutex m_mutex;
     std::function<void()> m_rx_space_callback;
     bool m_host_waiting = false; // push_input() refused bytes since the last callback
 

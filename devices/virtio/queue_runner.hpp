@@ -89,6 +89,9 @@ public:
         }
     }
 
+    // The chain the gate refused, kept for the next pass (a snapshot saves its head).
+    [[nodiscard]] const std::optional<DescriptorChain>& held() const { return m_held; }
+
     // Whether the ring broke a rule since the last reset().
     [[nodiscard]] bool broken() const { return m_broken; }
     // virtio-v1.2 §2.4 (Device Reset): forget the held chain and the broken state.

@@ -45,6 +45,25 @@ public:
     // (VIRTIO_F_EVENT_IDX's used_event, or VIRTQ_AVAIL_F_NO_INTERRUPT without it).
     [[nodiscard]] bool needs_notification();
 
+    // Snapshot (queue_state.hpp): how far the device got in the rings. The rings themselves are
+    // in guest RAM, saved with it.
+    struct Progress {
+        std::uint16_t next_avail = 0;
+        std::uint16_t next_used = 0;
+        std::uint16_t signalled_used = 0;
+    };
+    [[nodiscard]] Progress progress() const { return {m_next_avail, m_next_used, m_signalled_used}; }
+    // Any value is safe: pop() checks the avail index against next_avail on every call.
+    void restore_progress(Progress progress)
+    {
+        m_next_avail = progress.next_avail;
+        m_next_used = progress.next_used;
+        m_signalled_used = progress.signalled_used;
+    }
+    // Chain `head` walked and validated exactly as pop() does: how a restored device gets back
+    // the chains it had taken from the ring and not yet used when the snapshot was made.
+    [[nodiscard]] Expected<DescriptorChain, QueueError> chain_at(std::uint16_t head) const { return walk_chain(head); }
+
     [[nodiscard]] std::uint16_t size() const { return m_layout.size; }
     [[nodiscard]] std::uint16_t next_avail() const { return m_next_avail; }
     [[nodiscard]] std::uint16_t next_used() const { return m_next_used; }

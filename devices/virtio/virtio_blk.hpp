@@ -79,6 +79,11 @@ public:
     std::vector<int> event_fds() const override;
     void handle_event(int fd) override;
     [[nodiscard]] bool io_in_flight() const override { return m_engine && m_engine->in_flight() > 0; }
+    // Snapshot: the disk's size (a restore onto a disk that changed size is refused), and when
+    // active the requestq's progress with the request the rate limiter held back. Saving with
+    // host I/O in flight throws SnapshotError: pause first.
+    void save_state(snapshot::StateWriter& out) const override;
+    void restore_state(snapshot::StateReader& in, Activation* activation) override;
 
     [[nodiscard]] const DiskImage& image() const { return m_image; }
 

@@ -8,11 +8,14 @@
 #include <optional>
 #include <type_traits>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "devices/virtio/device_notifier.hpp"
 #include "devices/virtio/virt_queue.hpp"
 #include "vmm/memory/guest_memory.hpp"
+#include "vmm/snapshot/state_reader.hpp"
+#include "vmm/snapshot/state_writer.hpp"
 
 namespace minivmm::virtio {
 
@@ -65,6 +68,24 @@ public:
     // True while host I/O the device started still touches guest memory (a pause waits for it
     // through handle_event on the completion fd).
     [[nodiscard]] virtual bool io_in_flight() const { return false; }
+
+    // Snapshot (issue "Snapshot and restore"), called by the transport under its lock, inside
+    // the transport's own payload. save_state runs while the VM is paused (host I/O completed):
+    // the device writes its own state and, when active, each queue's progress and the chains it
+    // holds (queue_state.hpp). A device with queues must override both; the defaults save
+    // nothing, which only a device without progress of its own (a test fake) may rely on.
+    virtual void save_state(snapshot::StateWriter& /*out*/) const {}
+    // On a freshly built device, with what save_state wrote. `activation` is set when the
+    // transport restored a running device (DRIVER_OK): the device takes it as activate() would,
+    // with the queues built from the restored addresses and already validated, then restores
+    // their progress; it processes nothing until the next process_queue() (the VMM kicks every
+    // queue once the machine is whole). Throws SnapshotError; the transport then resets the
+    // device, so a failed restore leaves it as after a reset.
+    virtual void restore_state(snapshot::StateReader& /*in*/, Activation* activation)
+    {
+        if (activation)
+            activate(std::move(*activation));
+    }
 };
 
 } // namespace minivmm::virtio

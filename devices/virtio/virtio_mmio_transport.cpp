@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "devices/virtio/virtq_abi.hpp"
+#include "vmm/snapshot/payload_header.hpp"
 
 namespace minivmm::virtio {
 namespace {
@@ -352,6 +353,126 @@ void VirtioMmioTransport::notify_config_change()
     // InterruptStatus bit 1 (VIRTIO_MMIO_INT_CONFIG).
     ++m_config_generation;
     raise(VIRTIO_MMIO_INT_CONFIG);
+}
+
+namespace {
+constexpr std::uint32_t kStateTag = snapshot::payload_tag("VMMI");
+constexpr std::uint16_t kStateVersion = 1;
+constexpr std::uint32_t kStatusKnownBits = kStatusDriverBits | VIRTIO_CONFIG_S_NEEDS_RESET;
+constexpr std::uint32_t kInterruptKnownBits = VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG;
+} // namespace
+
+void VirtioMmioTransport::save_state(snapshot::StateWriter& out) const
+{
+    std::lock_guard lock(m_mutex);
+    snapshot::write_payload_header(out, kStateTag, kStateVersion);
+    out.u32(m_device->device_id());
+    out.u32(m_status);
+    out.u32(m_interrupt_status);
+    out.u32(m_config_generation);
+    out.u32(m_device_features_sel);
+    out.u32(m_driver_features_sel);
+    out.u64(m_driver_features);
+    out.u32(m_queue_sel);
+    out.u32(m_shm_sel);
+    out.boolean(m_activated);
+    out.u32(static_cast<std::uint32_t>(m_queues.size()));
+    for (const QueueConfig& queue : m_queues) {
+        out.u16(queue.size());
+        out.boolean(queue.ready());
+        out.u64(queue.desc_table());
+        out.u64(queue.avail_ring());
+        out.u64(queue.used_ring());
+    }
+    m_device->save_state(out);
+}
+
+void VirtioMmioTransport::restore_state(snapshot::StateReader& in)
+{
+    snapshot::read_payload_header(in, kStateTag, kStateVersion, "virtio-mmio transport");
+    const std::uint32_t device_id = in.u32();
+    const std::uint32_t status = in.u32();
+    const std::uint32_t interrupt_status = in.u32();
+    const std::uint32_t config_generation = in.u32();
+    const std::uint32_t device_features_sel = in.u32();
+    const std::uint32_t driver_features_sel = in.u32();
+    const std::uint64_t driver_features = in.u64();
+    const std::uint32_t queue_sel = in.u32();
+    const std::uint32_t shm_sel = in.u32();
+    const bool activated = in.boolean();
+    const std::uint32_t queue_count = in.u32();
+
+    std::lock_guard lock(m_mutex);
+    if (device_id != m_device->device_id())
+        in.fail(fmt::format("virtio device id {} saved, this slot holds device id {}", device_id, m_device->device_id()));
+    if (queue_count != m_queues.size())
+        in.fail(fmt::format("{} queues saved, the device has {}", queue_count, m_queues.size()));
+    std::vector<QueueConfig> queues;
+    for (std::uint32_t i = 0; i < queue_count; ++i) {
+        QueueConfig queue(m_queues[i].max_size());
+        queue.set_size(in.u16());
+        queue.set_ready(in.boolean());
+        queue.set_desc_table(in.u64());
+        queue.set_avail_ring(in.u64());
+        queue.set_used_ring(in.u64());
+        queues.push_back(queue);
+    }
+    // A status no sequence of guest writes reaches (write_status) is corrupt.
+    if (status & ~kStatusKnownBits)
+        in.fail(fmt::format("device status {:#x} has unknown bits", status));
+    const auto has = [status](std::uint32_t bit) { return (status & bit) != 0; };
+    if ((has(VIRTIO_CONFIG_S_DRIVER) && !has(VIRTIO_CONFIG_S_ACKNOWLEDGE))
+        || (has(VIRTIO_CONFIG_S_FEATURES_OK) && !has(VIRTIO_CONFIG_S_DRIVER))
+        || (has(VIRTIO_CONFIG_S_DRIVER_OK) && !has(VIRTIO_CONFIG_S_FEATURES_OK)))
+        in.fail(fmt::format("device status {:#x} skips a step of virtio-v1.2 §3.1.1", status));
+    if (has(VIRTIO_CONFIG_S_FEATURES_OK)
+        && ((driver_features & ~m_device->device_features()) || !(driver_features & feature_bit(VIRTIO_F_VERSION_1))))
+        in.fail(fmt::format("driver features {:#x} accepted but the device offers {:#x}", driver_features,
+            m_device->device_features()));
+    // Running: DRIVER_OK without FAILED, unless activation failed (which set DEVICE_NEEDS_RESET).
+    const bool can_run = has(VIRTIO_CONFIG_S_DRIVER_OK) && !has(VIRTIO_CONFIG_S_FAILED);
+    if (activated ? !can_run : (can_run && !has(VIRTIO_CONFIG_S_NEEDS_RESET)))
+        in.fail(fmt::format("device {} running with status {:#x}", activated ? "saved as" : "saved as not", status));
+    if (interrupt_status & ~kInterruptKnownBits)
+        in.fail(fmt::format("InterruptStatus {:#x} has unknown bits", interrupt_status));
+
+    // From here on the transport changes; a failure resets it whole.
+    reset_locked();
+    try {
+        m_status = status;
+        m_interrupt_status = interrupt_status;
+        m_config_generation = config_generation;
+        m_device_features_sel = device_features_sel;
+        m_driver_features_sel = driver_features_sel;
+        m_driver_features = driver_features;
+        m_queue_sel = queue_sel;
+        m_shm_sel = shm_sel;
+        m_queues = std::move(queues);
+        if (!activated) {
+            m_device->restore_state(in, nullptr);
+        } else {
+            // As activate_device() at DRIVER_OK, with the file in the guest's place: every ring
+            // checked against guest memory, but a failure is a corrupt snapshot, not a guest error.
+            std::vector<std::optional<VirtQueue>> running;
+            for (std::size_t i = 0; i < m_queues.size(); ++i) {
+                if (!m_queues[i].ready()) {
+                    running.emplace_back();
+                    continue;
+                }
+                auto queue = m_queues[i].activate(m_memory, m_driver_features);
+                if (!queue)
+                    in.fail(fmt::format("queue {} cannot run: {}", i, describe(queue.error())));
+                running.emplace_back(std::move(*queue));
+            }
+            m_activated = true; // so that a failure below resets the device too
+            VirtioDevice::Activation activation {m_memory, m_driver_features, std::move(running), *this};
+            m_device->restore_state(in, &activation);
+        }
+        in.expect_end();
+    } catch (...) {
+        reset_locked();
+        throw;
+    }
 }
 
 std::uint32_t VirtioMmioTransport::status() const

@@ -23,10 +23,11 @@
 #include "vmm/bus/bus_device.hpp"
 #include "vmm/bus/interrupt_line.hpp"
 #include "vmm/memory/guest_memory.hpp"
+#include "vmm/snapshot/snapshottable.hpp"
 
 namespace minivmm::virtio {
 
-class VirtioMmioTransport final : public BusDevice, private DeviceNotifier {
+class VirtioMmioTransport final : public BusDevice, public snapshot::Snapshottable, private DeviceNotifier {
 public:
     // The register window the VMM maps for one device (4 KiB slots, DESIGN.md memory map).
     static constexpr std::uint64_t kWindowSize = 0x1000;
@@ -62,6 +63,18 @@ public:
     // bump ConfigGeneration and raise VIRTIO_MMIO_INT_CONFIG. Takes the lock; a device inside
     // a transport call uses DeviceNotifier::notify_config_change() instead.
     void signal_config_change();
+
+    // Snapshot (issue "Snapshot and restore"): device status, feature selects and the driver's
+    // features, queue select, each queue's size, ready bit and ring addresses, the configuration
+    // generation and the InterruptStatus bits, then the device's own state (its queues' progress
+    // included). Restore rebuilds a running device's VirtQueues from the restored addresses,
+    // validated against guest memory exactly as at DRIVER_OK, without the guest's feature
+    // negotiation; the device then waits for a notify() of each queue. Neither raises an
+    // interrupt: a pending one is part of the interrupt controller's saved state. A payload that
+    // fails validation throws SnapshotError and leaves the transport reset. Take the snapshot
+    // while the VM is paused (VirtioBlk refuses with host I/O in flight).
+    void save_state(snapshot::StateWriter& out) const override;
+    void restore_state(snapshot::StateReader& in) override;
 
     [[nodiscard]] std::uint32_t status() const;
     [[nodiscard]] std::uint32_t interrupt_status() const;

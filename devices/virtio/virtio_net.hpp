@@ -109,8 +109,15 @@ public:
     // The backend fd: readable while a frame waits on the host side.
     std::vector<int> event_fds() const override { return {m_backend->fd()}; }
     void handle_event(int fd) override;
+    // Snapshot: MAC and MTU (checked against the restored device's), and when active both
+    // queues' progress, the receive buffers taken and not filled, the transmit frame the rate
+    // limiter held back, and a received frame not yet delivered to the guest.
+    void save_state(snapshot::StateWriter& out) const override;
+    void restore_state(snapshot::StateReader& in, Activation* activation) override;
 
 private:
+    // activate() without running the receive path: the queues, features and tap offloads.
+    void take_activation(Activation& activation);
     enum class PopOutcome { Added, Empty, Budget, Broken };
     enum class Delivery { Delivered, Dropped, NeedBuffers, Throttled, Budget, Broken };
     enum class Transmit { Done, Throttled };

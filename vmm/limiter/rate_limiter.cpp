@@ -3,6 +3,10 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
+#include "vmm/snapshot/payload_header.hpp"
+
 namespace minivmm::limiter {
 
 RateLimiter::RateLimiter(const RateLimitConfig& config, const Clock& clock) : m_clock(clock)
@@ -48,6 +52,69 @@ bool RateLimiter::try_consume(std::uint64_t bytes)
         m_refused_since.reset();
     }
     return true;
+}
+
+namespace {
+constexpr std::uint32_t kStateTag = snapshot::payload_tag("RLIM");
+constexpr std::uint16_t kStateVersion = 1;
+} // namespace
+
+void RateLimiter::save_state(snapshot::StateWriter& out)
+{
+    snapshot::write_payload_header(out, kStateTag, kStateVersion);
+    out.boolean(m_bytes.has_value());
+    if (m_bytes)
+        m_bytes->save_state(out);
+    out.boolean(m_ops.has_value());
+    if (m_ops)
+        m_ops->save_state(out);
+    out.u64(m_bytes_admitted);
+    out.u64(m_ops_admitted);
+    out.u64(static_cast<std::uint64_t>(m_throttled.count()));
+    out.boolean(m_refused_since.has_value());
+    if (m_refused_since)
+        out.u64(static_cast<std::uint64_t>(std::max(Nanos(0), m_clock.now() - *m_refused_since).count()));
+}
+
+void RateLimiter::restore_state(snapshot::StateReader& in)
+{
+    snapshot::read_payload_header(in, kStateTag, kStateVersion, "rate limiter");
+    // Into copies: a failure half-way changes nothing.
+    std::optional<TokenBucket> bytes = m_bytes;
+    std::optional<TokenBucket> ops = m_ops;
+    const auto restore_bucket = [&in](std::optional<TokenBucket>& bucket, const char* name) {
+        const bool saved = in.boolean();
+        if (saved != bucket.has_value())
+            in.fail(fmt::format("the {} bucket was {} at snapshot time but is {} now", name,
+                saved ? "limited" : "unlimited", bucket ? "limited" : "unlimited"));
+        if (bucket)
+            bucket->restore_state(in);
+    };
+    restore_bucket(bytes, "bytes");
+    restore_bucket(ops, "ops");
+    const std::uint64_t bytes_admitted = in.u64();
+    const std::uint64_t ops_admitted = in.u64();
+    const std::uint64_t throttled = in.u64();
+    std::optional<std::uint64_t> refused_for;
+    if (in.boolean())
+        refused_for = in.u64();
+    in.expect_end();
+    const auto max_nanos = static_cast<std::uint64_t>(INT64_MAX / 2);
+    if (throttled > max_nanos || (refused_for && *refused_for > max_nanos))
+        in.fail("rate limiter durations out of range");
+
+    // TokenBucket holds a reference to the clock, so it is not assignable: rebuild in place.
+    if (bytes)
+        m_bytes.emplace(*bytes);
+    if (ops)
+        m_ops.emplace(*ops);
+    m_bytes_admitted = bytes_admitted;
+    m_ops_admitted = ops_admitted;
+    m_throttled = Nanos(static_cast<Nanos::rep>(throttled));
+    if (refused_for)
+        m_refused_since = m_clock.now() - Nanos(static_cast<Nanos::rep>(*refused_for));
+    else
+        m_refused_since.reset();
 }
 
 Admission RateLimiter::admit(std::uint64_t bytes)

@@ -14,6 +14,8 @@
 #include "vmm/limiter/clock.hpp"
 #include "vmm/limiter/rate_limit_config.hpp"
 #include "vmm/limiter/token_bucket.hpp"
+#include "vmm/snapshot/state_reader.hpp"
+#include "vmm/snapshot/state_writer.hpp"
 
 namespace minivmm::limiter {
 
@@ -40,6 +42,14 @@ public:
     [[nodiscard]] std::uint64_t bytes_admitted() const { return m_bytes_admitted; }
     [[nodiscard]] std::uint64_t ops_admitted() const { return m_ops_admitted; }
     [[nodiscard]] Nanos throttled_time() const { return m_throttled; }
+
+    // Snapshot (issue "Snapshot and restore"): both buckets (token_bucket.hpp) and the report's
+    // figures, a refusal in progress as the time it has lasted so far. Restore into a limiter
+    // built from the same configuration: a bucket saved but not configured, or the other way
+    // round, is a SnapshotError, and so is any bad value; the limiter is then unchanged.
+    // Not thread-safe, like the rest of the limiter: call it where admit() is called.
+    void save_state(snapshot::StateWriter& out);
+    void restore_state(snapshot::StateReader& in);
 
 private:
     const Clock& m_clock;

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cassert>
 
+#include <fmt/format.h>
+
 namespace minivmm::limiter {
 
 namespace {
@@ -19,6 +21,7 @@ TokenBucket::TokenBucket(std::uint64_t rate, std::uint64_t capacity, std::uint64
     , m_rate(rate)
     , m_capacity(capacity)
     , m_burst(one_time_burst)
+    , m_initial_burst(one_time_burst)
     , m_tokens(0)
     , m_last_refill(clock.now())
 {
@@ -92,6 +95,31 @@ Nanos TokenBucket::time_until_available(std::uint64_t tokens)
     const Wide numerator = deficit * kNanosPerSecond - m_remainder;
     const Wide wait = (numerator + m_rate - 1) / m_rate;
     return Nanos(static_cast<Nanos::rep>(std::min<Wide>(wait, INT64_MAX)));
+}
+
+void TokenBucket::save_state(snapshot::StateWriter& out)
+{
+    refill();
+    out.u64(static_cast<std::uint64_t>(m_tokens));
+    out.u64(m_remainder);
+    out.u64(m_burst);
+}
+
+void TokenBucket::restore_state(snapshot::StateReader& in)
+{
+    const auto tokens = static_cast<std::int64_t>(in.u64());
+    const std::uint64_t remainder = in.u64();
+    const std::uint64_t burst = in.u64();
+    if (remainder >= kNanosPerSecond)
+        in.fail(fmt::format("token bucket remainder {} is not below one token (1e9)", remainder));
+    // A debt comes from one oversize request, so it is at most one request's size: anything
+    // beyond half the range is corrupt, and keeps the refill arithmetic far from overflow.
+    if (tokens < INT64_MIN / 2)
+        in.fail(fmt::format("token bucket debt of {} tokens", tokens));
+    m_tokens = std::min(tokens, static_cast<std::int64_t>(m_capacity));
+    m_remainder = m_tokens == static_cast<std::int64_t>(m_capacity) ? 0 : remainder;
+    m_burst = std::min(burst, m_initial_burst);
+    m_last_refill = m_clock.now();
 }
 
 std::int64_t TokenBucket::tokens()

@@ -21,6 +21,8 @@
 #include <cstdint>
 
 #include "vmm/limiter/clock.hpp"
+#include "vmm/snapshot/state_reader.hpp"
+#include "vmm/snapshot/state_writer.hpp"
 
 namespace minivmm::limiter {
 
@@ -43,6 +45,16 @@ public:
     std::int64_t tokens();
     [[nodiscard]] std::uint64_t burst_left() const { return m_burst; }
 
+    // Snapshot (issue "Snapshot and restore"): the tokens (refilled to now), the sub-token
+    // remainder and the burst left -- relative to the moment of the save, never the clock's
+    // absolute value, which means nothing in another process. A restored bucket continues from
+    // those figures at its own clock's now, so no credit builds up across the gap. Restore
+    // into a bucket of the same configuration; it keeps at most its own capacity and one-time
+    // burst (a changed limit or a corrupt file cannot hand out more), and throws SnapshotError
+    // on a value no bucket can hold, changing nothing then.
+    void save_state(snapshot::StateWriter& out);
+    void restore_state(snapshot::StateReader& in);
+
 private:
     void refill();
     [[nodiscard]] bool is_oversize(std::uint64_t tokens) const;
@@ -52,6 +64,7 @@ private:
     std::uint64_t m_rate;
     std::uint64_t m_capacity;
     std::uint64_t m_burst;
+    std::uint64_t m_initial_burst; // the configured one-time burst, a restore's upper bound
     std::int64_t m_tokens;
     std::uint64_t m_remainder = 0; // refill owed below one token, in units of 1e-9 token
     Nanos m_last_refill;

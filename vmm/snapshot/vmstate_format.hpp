@@ -35,6 +35,15 @@ enum class SectionType : std::uint32_t {
     Limiter = 7,       // the limiter's buckets and budgets
 };
 
+// The header's fixed part (docs/ARCHITECTURE.md, "Snapshots"): magic, version, flags, total
+// length, CRC32C, section count; then each section is a 16-byte header and its payload.
+inline constexpr char kVmstateMagic[8] = {'M', 'V', 'M', 'S', 'T', 'A', 'T', 'E'};
+inline constexpr std::size_t kVmstateHeaderSize = 32;
+inline constexpr std::size_t kSectionHeaderSize = 16;
+
+// "vcpu 1", "device 3", "irqchip": how errors and StateReaders name a section.
+[[nodiscard]] std::string section_name(SectionType type, std::uint32_t instance);
+
 struct Section {
     SectionType type {};
     std::uint32_t instance = 0;
@@ -52,6 +61,8 @@ struct Vmstate {
 // Throws SnapshotError with one line: bad magic, other version, checksum mismatch, truncated,
 // a section running past the end, an unknown type, a duplicate (type, instance), trailing bytes.
 [[nodiscard]] Vmstate decode_vmstate(std::span<const std::uint8_t> file);
+// A StateReader over one section's payload, named after the section for its errors.
+[[nodiscard]] StateReader section_reader(const Section& section);
 
 // DIR/vmstate, written atomically (a temporary name, fsync, rename, fsync of DIR): a snapshot
 // that fails half-way leaves no vmstate, so no DIR that looks valid.

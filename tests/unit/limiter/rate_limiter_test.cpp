@@ -105,3 +105,54 @@ TEST_CASE("rate limit config: malformed limits are one-line UserErrors", "[limit
         CHECK_THROWS_AS(parse_rate_limit(bad), UserError);
     }
 }
+
+// ---- Snapshot (issue "Snapshot and restore").
+
+#include "vmm/snapshot/state_reader.hpp"
+#include "vmm/snapshot/state_writer.hpp"
+
+TEST_CASE("rate limiter snapshot: both buckets, the figures and a refusal in progress carry over", "[limiter][rate_limiter]")
+{
+    ManualClock clock(std::chrono::hours(1));
+    RateLimiter limiter(config(1000, 10), clock);
+    clock.advance(1s);
+    REQUIRE(limiter.try_consume(600));
+    REQUIRE_FALSE(limiter.try_consume(600)); // refused from now on
+    clock.advance(100ms);
+    minivmm::snapshot::StateWriter out;
+    limiter.save_state(out);
+
+    ManualClock other;
+    RateLimiter restored(config(1000, 10), other);
+    minivmm::snapshot::StateReader in(out.data(), "limiter 0");
+    restored.restore_state(in);
+    CHECK(restored.bytes_admitted() == 600);
+    CHECK(restored.ops_admitted() == 1);
+    // 400 + 100 bytes now; the 600-byte request needs 100 more: 100 ms.
+    CHECK(restored.time_until_available(600) == 100ms);
+    other.advance(100ms);
+    REQUIRE(restored.try_consume(600));
+    CHECK(restored.throttled_time() == 200ms); // 100 ms before the snapshot, 100 after
+}
+
+TEST_CASE("rate limiter snapshot: a bucket saved but not configured, or a corrupt payload, is refused", "[limiter][rate_limiter]")
+{
+    ManualClock clock;
+    RateLimiter both(config(1000, 10), clock);
+    minivmm::snapshot::StateWriter out;
+    both.save_state(out);
+
+    RateLimitConfig bytes_only;
+    bytes_only.bytes = BucketConfig {1000, 1000, 0};
+    RateLimiter other(bytes_only, clock);
+    minivmm::snapshot::StateReader in(out.data(), "limiter 0");
+    CHECK_THROWS_WITH(other.restore_state(in), "limiter 0: the ops bucket was limited at snapshot time but is unlimited now");
+
+    RateLimiter target(config(1000, 10), clock);
+    clock.advance(1s);
+    for (std::size_t size = 0; size < out.data().size(); ++size) {
+        minivmm::snapshot::StateReader cut(std::span(out.data()).first(size), "limiter 0");
+        CHECK_THROWS_AS(target.restore_state(cut), minivmm::snapshot::SnapshotError);
+    }
+    CHECK(target.try_consume(1000)); // its own full bucket, untouched by the failures
+}

@@ -40,3 +40,19 @@ TEST_CASE("exit port: writes past offset 0 are ignored and reads return 0")
     CHECK(data[0] == 0);
     CHECK(data[3] == 0);
 }
+
+TEST_CASE("exit port snapshot: an empty payload with its tag, refused for another device's state")
+{
+    minivmm::ExitPort port([](std::uint8_t) {});
+    minivmm::snapshot::StateWriter out;
+    port.save_state(out);
+    CHECK(out.data() == std::vector<std::uint8_t> {'E', 'X', 'I', 'T', 1, 0});
+    minivmm::snapshot::StateReader in(out.data(), "device 2");
+    port.restore_state(in);
+    const std::vector<std::uint8_t> uart {'U', '5', '5', '0', 1, 0};
+    minivmm::snapshot::StateReader wrong(uart, "device 2");
+    CHECK_THROWS_WITH(port.restore_state(wrong), "device 2: holds 'U550' state, not the exit port state ('EXIT') this device restores");
+    const std::vector<std::uint8_t> longer {'E', 'X', 'I', 'T', 1, 0, 0};
+    minivmm::snapshot::StateReader extra(longer, "device 2");
+    CHECK_THROWS_AS(port.restore_state(extra), minivmm::snapshot::SnapshotError);
+}

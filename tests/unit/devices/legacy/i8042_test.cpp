@@ -263,3 +263,86 @@ TEST_CASE("i8042: Linux 6.1's probe, atkbd's set-up, Ctrl-Alt-Del and reboot=k, 
     write_byte(*device.command_port(), 0xfe);
     CHECK(driver.resets == 1);
 }
+
+// ---- Snapshot (issue "Snapshot and restore").
+
+namespace {
+
+std::vector<std::uint8_t> save_i8042(const I8042& device)
+{
+    minivmm::snapshot::StateWriter out;
+    device.save_state(out);
+    return out.take();
+}
+
+void restore_i8042(I8042& device, const std::vector<std::uint8_t>& payload)
+{
+    minivmm::snapshot::StateReader in(payload, "device 1");
+    device.restore_state(in);
+}
+
+} // namespace
+
+TEST_CASE("i8042 snapshot: a byte waiting in the output buffer, more in the keyboard and a pending command restore")
+{
+    std::vector<std::uint8_t> payload;
+    {
+        LinuxDriver driver;
+        // The guest asked for the keyboard ID: ACK read, AB and 83 still to come.
+        write_byte(*driver.controller.data_port(), 0xf2);
+        REQUIRE(driver.interrupt() == 0xfa);
+        // ... and started writing the command byte (its data byte not sent yet).
+        write_byte(*driver.controller.command_port(), 0x60);
+        payload = save_i8042(driver.controller);
+    }
+    LinuxDriver restored;
+    const int pulses = restored.irq.pulses();
+    restore_i8042(restored.controller, payload);
+    CHECK(restored.irq.pulses() == pulses); // IRQ 1 is an edge; a pending one is the irqchip's
+    CHECK((restored.status() & kStrObf) != 0);
+    CHECK((restored.status() & kStrCmdDat) != 0); // the last write went to port 0x64
+    CHECK(restored.data() == 0xab);                // translated: AB 41
+    CHECK(restored.data() == 0x41);
+    CHECK((restored.status() & kStrObf) == 0);
+    // The pending 0x60 takes the next data byte as the command byte.
+    write_byte(*restored.controller.data_port(), kCtrKbdInt | kCtrXlate);
+    std::vector<std::uint8_t> param;
+    REQUIRE(restored.command(kCmdCtlRctr, param) == 0);
+    CHECK(param.at(0) == (kCtrKbdInt | kCtrXlate));
+}
+
+TEST_CASE("i8042 snapshot: a corrupt or truncated payload is refused and changes nothing")
+{
+    LinuxDriver saved;
+    saved.controller.send_ctrl_alt_del();
+    const auto payload = save_i8042(saved.controller);
+
+    LinuxDriver target;
+    for (std::size_t size = 0; size < payload.size(); ++size) {
+        INFO("cut at " << size);
+        CHECK_THROWS_AS(restore_i8042(target.controller, std::vector<std::uint8_t>(payload.begin(),
+                                                              payload.begin() + static_cast<std::ptrdiff_t>(size))),
+            minivmm::snapshot::SnapshotError);
+    }
+    // Layout: tag 4, version 2, command byte, output port, output, full, last-was-command,
+    // awaited data command, break prefix, then the keyboard: awaited parameter, scanning, last
+    // sent, buffer.
+    auto bad_command = payload;
+    bad_command[11] = 0x20; // READ_CTR takes no data byte
+    CHECK_THROWS_WITH(restore_i8042(target.controller, bad_command),
+        "device 1: controller waits for the data byte of 0x20, which takes none");
+    auto bad_keyboard = payload;
+    bad_keyboard[13] = 0xf4;
+    CHECK_THROWS_WITH(restore_i8042(target.controller, bad_keyboard), Catch::Contains("keyboard waits for the parameter of 0xf4"));
+    auto long_buffer = payload;
+    long_buffer[16] = 17; // the keyboard's buffer length
+    CHECK_THROWS_WITH(restore_i8042(target.controller, long_buffer), Catch::Contains("at most 16"));
+
+    CHECK((target.status() & kStrObf) == 0); // untouched
+    std::vector<std::uint8_t> param;
+    REQUIRE(target.command(kCmdCtlRctr, param) == 0);
+    CHECK(param.at(0) == (kCtrKbdInt | 0x04 | kCtrXlate));
+    // The saved one restores whole: Ctrl-Alt-Del's first byte is waiting.
+    restore_i8042(target.controller, payload);
+    CHECK(target.data() == 0x1d);
+}

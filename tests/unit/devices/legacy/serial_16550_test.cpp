@@ -416,3 +416,149 @@ TEST_CASE("16550: input pushed from a host thread with rx-space backpressure arr
     CHECK(received == data);
     CHECK((uart.in(kLsr) & kLsrOe) == 0);
 }
+
+// ---- Snapshot (issue "Snapshot and restore"): save_state / restore_state.
+
+namespace {
+
+std::vector<std::uint8_t> save_uart(const Serial16550& serial)
+{
+    minivmm::snapshot::StateWriter out;
+    serial.save_state(out);
+    return out.take();
+}
+
+void restore_uart(Serial16550& serial, const std::vector<std::uint8_t>& payload)
+{
+    minivmm::snapshot::StateReader in(payload, "device 0");
+    serial.restore_state(in);
+}
+
+} // namespace
+
+TEST_CASE("16550 snapshot: a UART with bytes in its FIFO and an interrupt pending restores into a new device")
+{
+    std::vector<std::uint8_t> payload;
+    {
+        Fixture uart;
+        uart.out(kLcr, 0x80);
+        uart.out(kData, 0x01); // 115200 baud
+        uart.out(kLcr, 0x03);
+        uart.out(kFcr, 0x81); // FIFO on, trigger level 8
+        uart.out(kMcr, kMcrOut2 | kMcrDtr | kMcrRts);
+        uart.out(kIer, kIerRx | kIerLine);
+        uart.out(kScr, 0x5a);
+        REQUIRE(uart.push({'a', 'b', 'c'}) == 3);
+        REQUIRE(uart.in(kData) == 'a'); // the FIFO is mid-stream: the ring does not start at 0
+        REQUIRE(uart.push({'d', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o', 'p', 'q', 'r'}) == 14); // full
+        REQUIRE(uart.line.level());
+        // The guest wrote a byte just before: the transmitter holds nothing to save, it is gone.
+        uart.out(kData, 'Z');
+        REQUIRE(uart.sent == std::vector<std::uint8_t> {'Z'});
+        payload = save_uart(uart.serial);
+    }
+    Fixture restored;
+    REQUIRE_FALSE(restored.line.level());
+    restore_uart(restored.serial, payload);
+    // The line follows the restored registers at once: data at the trigger level, OUT2 set.
+    CHECK(restored.line.level());
+    CHECK(restored.in(kIir) == 0xc4); // FIFOs enabled, received data available
+    CHECK(restored.in(kLsr) == (kLsrDr | kLsrThre | kLsrTemt)); // host input never overruns
+    CHECK(restored.in(kIer) == (kIerRx | kIerLine));
+    CHECK(restored.in(kMcr) == (kMcrOut2 | kMcrDtr | kMcrRts));
+    CHECK(restored.in(kScr) == 0x5a);
+    CHECK(restored.in(kLcr) == 0x03);
+    restored.out(kLcr, 0x83);
+    CHECK(restored.in(kData) == 0x01);
+    restored.out(kLcr, 0x03);
+    std::vector<std::uint8_t> received;
+    while (restored.in(kLsr) & kLsrDr)
+        received.push_back(restored.in(kData));
+    CHECK(received == std::vector<std::uint8_t> {'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o', 'p', 'q'});
+    CHECK_FALSE(restored.line.level());
+    CHECK(restored.push({'x'}) == 1); // the receiver works on
+    CHECK(restored.in(kData) == 'x');
+}
+
+TEST_CASE("16550 snapshot: a pending THRE interrupt and modem deltas survive; a quiet UART restores a low line")
+{
+    std::vector<std::uint8_t> payload;
+    {
+        Fixture uart;
+        uart.out(kMcr, kMcrOut2);
+        uart.out(kIer, kIerThre);
+        REQUIRE(uart.line.level());
+        payload = save_uart(uart.serial);
+    }
+    Fixture restored;
+    restore_uart(restored.serial, payload);
+    CHECK(restored.line.level());
+    CHECK(restored.in(kIir) == 0x02); // THRE, cleared by this read
+    CHECK_FALSE(restored.line.level());
+
+    Uart<RecordingInterruptLine> quiet;
+    restore_uart(quiet.serial, save_uart(Fixture {}.serial));
+    CHECK(quiet.line.levels().empty()); // never raised, nothing to lower
+}
+
+TEST_CASE("16550 snapshot: a corrupt or truncated payload is refused and changes nothing")
+{
+    Fixture saved;
+    saved.out(kFcr, 0x01);
+    saved.out(kMcr, kMcrOut2);
+    saved.out(kIer, kIerRx);
+    saved.push({1, 2, 3});
+    const auto payload = save_uart(saved.serial);
+
+    Fixture target;
+    target.out(kScr, 0x77);
+    for (std::size_t size = 0; size < payload.size(); ++size) {
+        INFO("cut at " << size);
+        CHECK_THROWS_AS(restore_uart(target.serial, std::vector<std::uint8_t>(payload.begin(),
+                                                        payload.begin() + static_cast<std::ptrdiff_t>(size))),
+            minivmm::snapshot::SnapshotError);
+    }
+    // Layout: tag 4, version 2, IER, FCR, LCR, MCR, MSR, SCR, DLL, DLM, last RX, overrun, THRE,
+    // then the FIFO's length and bytes.
+    auto bad_ier = payload;
+    bad_ier[6] = 0xf1;
+    CHECK_THROWS_WITH(restore_uart(target.serial, bad_ier), "device 0: IER 0xf1 has reserved bits set");
+    auto bad_fcr = payload;
+    bad_fcr[7] = 0x03;
+    CHECK_THROWS_WITH(restore_uart(target.serial, bad_fcr), Catch::Contains("self-clearing"));
+    auto fifo_off = payload;
+    fifo_off[7] = 0x00; // 16450 mode holds one byte, three saved
+    CHECK_THROWS_WITH(restore_uart(target.serial, fifo_off), "device 0: 3 bytes in a receiver that holds 1");
+    auto bad_bool = payload;
+    bad_bool[15] = 2;
+    CHECK_THROWS_AS(restore_uart(target.serial, bad_bool), minivmm::snapshot::SnapshotError);
+    auto serial_tag = payload;
+    serial_tag[0] = 'X';
+    CHECK_THROWS_WITH(restore_uart(target.serial, serial_tag), Catch::Contains("not the 16550 UART state"));
+
+    CHECK(target.in(kScr) == 0x77); // untouched by every refused restore
+    CHECK_FALSE(target.line.level());
+    CHECK(target.push({9}) == 1);
+    CHECK(target.in(kData) == 9);
+}
+
+TEST_CASE("16550 snapshot: an overrun in loopback and the divisor latch state survive")
+{
+    std::vector<std::uint8_t> payload;
+    {
+        Fixture uart;
+        uart.out(kMcr, kMcrLoop);
+        uart.out(kData, 'a'); // 16450 mode: one byte of receiver
+        uart.out(kData, 'b'); // overruns it
+        uart.out(kLcr, 0x80); // saved with DLAB set
+        payload = save_uart(uart.serial);
+    }
+    Fixture restored;
+    restore_uart(restored.serial, payload);
+    CHECK(restored.in(kLcr) == 0x80);
+    restored.out(kLcr, 0x00);
+    CHECK(restored.in(kLsr) == (kLsrDr | kLsrOe | kLsrThre | kLsrTemt));
+    CHECK(restored.in(kData) == 'b'); // 16450 mode: the new byte overwrote RBR
+    // Loopback with no MCR outputs: inputs inactive, and the unread deltas of entering it kept.
+    CHECK(restored.in(kMsr) == 0x0b);
+}
