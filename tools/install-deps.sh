@@ -10,7 +10,7 @@ packages=(build-essential cmake ninja-build pkg-config g++ gcc libfmt-dev libcli
           gdb)  # gdb: the gdb stub's integration tests (tests/integration/gdb_test.cpp)
 for option in "$@"; do
     case $option in
-    --bench) packages+=(qemu-system-x86 fio hyperfine time) ;;
+    --bench) packages+=(qemu-system-x86 fio hyperfine time strace linux-perf) ;;  # strace, perf: tools/bench/io_breakdown
     --fuzz) packages+=(clang libclang-rt-14-dev) ;;
     esac
 done
