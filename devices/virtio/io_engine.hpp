@@ -55,7 +55,12 @@ public:
     virtual void submit(BlkIo io) = 0;
     // Ends a batch: pushes everything submitted since the last commit to the kernel at once.
     virtual void commit() = 0;
-    // Finished requests since the last reap.
+    // Finished requests since the last reap. Called in two places, which an engine with an
+    // event_fd() tells apart: right after commit() (a speculative look that leaves event_fd()
+    // as it is, so whatever it does not hand out still wakes the loop) and when the loop finds
+    // event_fd() readable, with no commit() in between (it resets event_fd() BEFORE looking:
+    // a completion posted after the reset signals it again, and a loop that keeps calling
+    // reap() on a readable event_fd() never spins).
     virtual std::vector<BlkCompletion> reap() = 0;
     [[nodiscard]] virtual std::size_t in_flight() const = 0;
     [[nodiscard]] virtual std::size_t capacity() const = 0;

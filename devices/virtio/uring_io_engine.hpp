@@ -63,6 +63,9 @@ private:
     std::vector<std::size_t> m_free;
     std::vector<ZeroingProgress> m_zeroing; // per slot, for Discard / WriteZeroes
     bool m_draining = false;                // drain(): zeroing requests stop at their current step
+    // False from commit() until the next reap(): that reap is the speculative look after a
+    // submit and leaves the eventfd alone (see reap()).
+    bool m_looked_since_commit = true;
     std::size_t m_in_flight = 0;
     BounceTransfer m_bounce;
     std::vector<BlkCompletion> m_bounced; // finished in submit(), handed out by the next reap()
