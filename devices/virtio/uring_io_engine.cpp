@@ -166,6 +166,7 @@ void UringIoEngine::drain()
         io_uring_cqe_seen(&m_ring, cqe);
     }
     (void)m_event.consume();
+    m_looked_since_commit = true; // nothing in flight, the eventfd reset: no look is owed
     m_draining = false;
 }
 
