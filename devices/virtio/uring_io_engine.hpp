@@ -1,6 +1,7 @@
 // UringIoEngine: virtio-blk transfers through io_uring: one io_uring_submit per notification
-// batch, completions announced on an eventfd registered with the ring (the event loop watches
-// it); in-flight requests keep their chain until their completion is reaped. Discard and
+// batch, runs of adjacent reads (or writes) in a batch merged into one readv/writev,
+// completions announced on an eventfd registered with the ring (the event loop watches it);
+// in-flight requests keep their chain until their completion is reaped. Discard and
 // write-zeroes run as IORING_OP_FALLOCATE (and IORING_OP_WRITE of zeroes where fallocate cannot),
 // one step in flight per request, the next submitted from the previous one's completion. Reads
 // and writes that O_DIRECT cannot take as they are run synchronously through a BounceTransfer.
@@ -35,6 +36,14 @@ public:
     int event_fd() const override { return m_event.fd(); }
     void drain() override;
     [[nodiscard]] const BounceTransfer& bounce() const { return m_bounce; }
+    // Reads and writes sent to the kernel so far: fewer than submitted when runs of adjacent
+    // ones were merged into one readv/writev.
+    [[nodiscard]] std::uint64_t transfer_sqes() const { return m_transfer_sqes; }
+
+    // A merged readv/writev takes at most this many buffers (the kernel's UIO_MAXIOV) and bytes:
+    // the cap bounds the synchronous rest of a rare short transfer, which runs on the event loop.
+    static constexpr std::size_t kMaxMergedIovecs = 1024;
+    static constexpr std::uint64_t kMaxMergedBytes = 16 << 20;
 
 private:
     // Where a Discard / WriteZeroes request stands (uring_io_engine_zeroing.cpp).
@@ -45,6 +54,13 @@ private:
         std::uint64_t written = 0;  // WriteZeroes: bytes of the range done
     };
 
+    // Prepares the reads and writes submitted since the last call, adjacent ones merged.
+    void prep_pending();
+    static std::uint64_t transfer_length(const std::vector<iovec>& iov);
+    // 0 or -errno for a transfer of `iov` at `offset` whose CQE said `res`; a short one is
+    // finished synchronously.
+    int finish_transfer(BlkIo::Op op, std::uint64_t offset, const std::vector<iovec>& iov, int res) const;
+    void complete_slot(std::vector<BlkCompletion>& done, std::size_t slot, int result);
     void collect(std::vector<BlkCompletion>& done, io_uring_cqe* cqe);
     // Whether every range of a WriteZeroes is whole blocks of the image's O_DIRECT alignment.
     [[nodiscard]] bool zeroing_is_aligned(const BlkIo& io) const;
@@ -62,6 +78,12 @@ private:
     std::vector<std::optional<BlkIo>> m_slots; // user_data = slot index
     std::vector<std::size_t> m_free;
     std::vector<ZeroingProgress> m_zeroing; // per slot, for Discard / WriteZeroes
+    std::vector<std::size_t> m_pending;     // reads and writes not prepared yet, in order
+    // Per slot that leads a merged transfer: the buffers of the whole run, and the slots of the
+    // requests after its own (their completion is the leader's CQE). Empty otherwise.
+    std::vector<std::vector<iovec>> m_merged_iov;
+    std::vector<std::vector<std::size_t>> m_followers;
+    std::uint64_t m_transfer_sqes = 0;
     bool m_draining = false;                // drain(): zeroing requests stop at their current step
     // False from commit() until the next reap(): that reap is the speculative look after a
     // submit and leaves the eventfd alone (see reap()).
