@@ -527,3 +527,34 @@ TEST_CASE("snapshot: a virtio-net payload restored under another MAC, or truncat
     restore(*after.transport, payload);
     CHECK(after.transport->status() == MmioTransportDriver::kRunning);
 }
+
+TEST_CASE("snapshot: a virtio-net payload with a received frame pending but no buffer for it (no MRG_RXBUF) is refused")
+{
+    NetFixture f;
+    auto gate = std::make_shared<SwitchGate>();
+    std::vector<std::uint8_t> payload;
+    {
+        NetMachine before(f.memory, gate);
+        MmioTransportDriver::start(*before.transport, kNetFeatures, {&f.rx, &f.tx}); // no MRG_RXBUF
+        f.post_rx(2048);
+        gate->open = false;
+        before.backend->incoming.push_back(with_header(frame(100, 7)));
+        before.transport->notify(VirtioNet::kRxQueue);
+        REQUIRE(gate->refusals == 1); // frame pending, its one buffer held
+        payload = save(*before.transport);
+    }
+    // The receiveq's state follows the transport (51 + 2 * 27), the tag (6), MAC, MTU and the
+    // active flag (9): enabled 1, size 2, next avail 2, next used 2, signalled 2, held count 4,
+    // then the held head. Make it "nothing taken": next used = next avail, no head.
+    const std::size_t rx_state = 51 + 2 * 27 + 6 + 9;
+    REQUIRE(payload[rx_state] == 1);
+    REQUIRE(payload[rx_state + 9] == 1);
+    payload[rx_state + 5] = payload[rx_state + 3];
+    payload[rx_state + 6] = payload[rx_state + 4];
+    payload[rx_state + 9] = 0;
+    payload.erase(payload.begin() + rx_state + 13, payload.begin() + rx_state + 15);
+    NetMachine after(f.memory);
+    CHECK_THROWS_WITH(restore(*after.transport, payload),
+        "device 0: a pending received frame but no receive buffer for it");
+    CHECK(after.transport->status() == 0);
+}
