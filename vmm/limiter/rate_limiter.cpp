@@ -99,9 +99,11 @@ void RateLimiter::restore_state(snapshot::StateReader& in)
     if (in.boolean())
         refused_for = in.u64();
     in.expect_end();
-    const auto max_nanos = static_cast<std::uint64_t>(INT64_MAX / 2);
-    if (throttled > max_nanos || (refused_for && *refused_for > max_nanos))
-        in.fail("rate limiter durations out of range");
+    // 2^60 ns is 36 years: far beyond any real figure, and the sums made later (the throttled
+    // time plus a refusal's duration) stay far from overflowing a signed 64-bit count.
+    constexpr std::uint64_t kMaxNanos = std::uint64_t(1) << 60;
+    if (throttled > kMaxNanos || (refused_for && *refused_for > kMaxNanos))
+        in.fail(fmt::format("throttled time {} ns or refusal of {} ns out of range", throttled, refused_for.value_or(0)));
 
     // TokenBucket holds a reference to the clock, so it is not assignable: rebuild in place.
     if (bytes)
