@@ -40,7 +40,9 @@ private:
     limiter::Nanos m_now {0};
 };
 
-enum class Scene { Idle, Running, Held };
+// Held: requests held back by closed gates, receive buffers merged (MRG_RXBUF). HeldPlain: the
+// same without MRG_RXBUF, a received frame waiting with the one buffer it needs.
+enum class Scene { Idle, Running, Held, HeldPlain };
 
 template<typename Device>
 std::vector<std::uint8_t> saved(const Device& device)
@@ -119,8 +121,8 @@ std::vector<std::uint8_t> make_seed(Scene scene)
         add_blk_request(blk_ring, VIRTIO_BLK_T_OUT, 1, 512);
         blk->notify(0);
         const std::uint64_t net_features = virtio::feature_bit(VIRTIO_F_VERSION_1) | virtio::feature_bit(VIRTIO_NET_F_MAC)
-            | virtio::feature_bit(virtio::VIRTIO_F_EVENT_IDX) | virtio::feature_bit(VIRTIO_NET_F_MRG_RXBUF)
-            | virtio::feature_bit(virtio::VIRTIO_F_INDIRECT_DESC);
+            | virtio::feature_bit(virtio::VIRTIO_F_EVENT_IDX) | virtio::feature_bit(virtio::VIRTIO_F_INDIRECT_DESC)
+            | (scene == Scene::HeldPlain ? 0 : virtio::feature_bit(VIRTIO_NET_F_MRG_RXBUF));
         MmioTransportDriver::start(*net, net_features, {&rx_ring, &tx_ring});
         for (int i = 0; i < 3; ++i) {
             const std::uint64_t buffer = rx_ring.allocate(128);
@@ -133,13 +135,16 @@ std::vector<std::uint8_t> make_seed(Scene scene)
         clock.advance(limiter::Nanos(500'000'000));
         (void)limiter.admit(300'000);
     }
-    if (scene == Scene::Held) {
+    if (scene == Scene::Held || scene == Scene::HeldPlain) {
         blk_gate->open = false;
         net_gate->open = false;
         add_blk_request(blk_ring, VIRTIO_BLK_T_IN, 2, 1024);
         blk->notify(0); // held by the gate
         add_blk_request(blk_ring, VIRTIO_BLK_T_OUT, 3, 512); // in the ring
-        backend->incoming.push_back(with_header(200, 0x22)); // spans two merged buffers
+        // Merged: spans two of the 128-byte buffers; plain: dropped as too big for one, then the
+        // small frame after it waits with its buffer.
+        backend->incoming.push_back(with_header(200, 0x22));
+        backend->incoming.push_back(with_header(60, 0x44));
         net->notify(virtio::VirtioNet::kRxQueue);
         const std::uint64_t frame = tx_ring.allocate(112);
         const auto bytes = with_header(100, 0x33);
@@ -179,7 +184,8 @@ int main(int argc, char** argv)
     const std::filesystem::path dir(argv[1]);
     std::filesystem::create_directories(dir);
     const std::pair<const char*, Scene> scenes[] = {
-        {"seed-idle.vmstate", Scene::Idle}, {"seed-running.vmstate", Scene::Running}, {"seed-held.vmstate", Scene::Held}};
+        {"seed-idle.vmstate", Scene::Idle}, {"seed-running.vmstate", Scene::Running}, {"seed-held.vmstate", Scene::Held},
+        {"seed-held-plain.vmstate", Scene::HeldPlain}};
     for (const auto& [name, scene] : scenes) {
         const auto bytes = make_seed(scene);
         std::ofstream out(dir / name, std::ios::binary);
