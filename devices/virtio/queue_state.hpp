@@ -5,8 +5,9 @@
 // receive buffers waiting for a frame). The rings live in guest RAM and come back with it.
 //
 // The snapshot is taken while the VM is paused, host I/O completed: every chain the device took
-// is then either used or held, so next_avail - next_used == the number held. Restore checks
-// that, and re-walks every held head with the same validation as pop() (the file is hostile).
+// is then either used or held, or broke a ring rule (the device then waits for a reset), so
+// next_avail - next_used >= the number held. Restore checks that, and re-walks every held head
+// with the same validation as pop() (the file is hostile).
 #pragma once
 
 #include <cstddef>
@@ -31,7 +32,7 @@ void save_queue_state(snapshot::StateWriter& out, const std::optional<VirtQueue>
 // Restores the progress into `queue` (as activation built it from the restored addresses) and
 // returns the held chains, re-walked. Throws SnapshotError naming `name` ("requestq") when the
 // saved queue does not match (enabled or not, size), more than `max_held` chains are held, the
-// count disagrees with the indices, or a held chain breaks a ring rule.
+// count exceeds what the indices say was taken, or a held chain breaks a ring rule.
 std::vector<DescriptorChain> restore_queue_state(snapshot::StateReader& in, std::optional<VirtQueue>& queue,
     std::string_view name, std::size_t max_held);
 

@@ -311,7 +311,31 @@ TEST_CASE("snapshot: a truncated or corrupt virtio-mmio payload is a SnapshotErr
     CHECK(ring.read_bytes(data, 512) == std::vector<std::uint8_t>(512, 3));
 }
 
-TEST_CASE("snapshot: held-chain counts that disagree with the ring indices are refused")
+TEST_CASE("snapshot: a virtio-blk whose driver broke a ring rule (DEVICE_NEEDS_RESET) snapshots and restores as broken")
+{
+    BlkFixture f;
+    std::vector<std::uint8_t> payload;
+    {
+        BlkMachine before(f.memory, f.disk.path());
+        MmioTransportDriver::start(*before.transport, blk_features(*before.transport), {&f.ring});
+        // A chain whose buffer lies outside RAM: taken from the ring, then refused by pop().
+        f.ring.write_descriptor(0, 1ull << 40, 512, 0, 0);
+        f.ring.publish(0);
+        before.transport->notify(0);
+        REQUIRE((before.transport->status() & VIRTIO_CONFIG_S_NEEDS_RESET) != 0);
+        payload = save(*before.transport);
+    }
+    // The guest broke only its own device: the VM's snapshot must still restore.
+    BlkMachine after(f.memory, f.disk.path());
+    restore(*after.transport, payload);
+    CHECK(after.transport->status() == (MmioTransportDriver::kRunning | VIRTIO_CONFIG_S_NEEDS_RESET));
+    after.transport->notify(0);
+    CHECK(f.ring.used_idx() == 0); // nothing until the driver resets the device
+    MmioTransportDriver::write32(*after.transport, VIRTIO_MMIO_STATUS, 0);
+    CHECK(after.transport->status() == 0);
+}
+
+TEST_CASE("snapshot: more held chains than the ring indices say were taken are refused")
 {
     auto memory = testing::make_test_memory(1 << 20);
     FakeVirtioDriver ring(memory, 16);
@@ -324,11 +348,13 @@ TEST_CASE("snapshot: held-chain counts that disagree with the ring indices are r
     out.u16(5); // next avail
     out.u16(3); // next used: two outstanding
     out.u16(3);
-    out.u32(1); // but one held
+    out.u32(3); // but three held
     out.u16(0);
+    out.u16(1);
+    out.u16(2);
     StateReader in(out.data(), "device 1");
     CHECK_THROWS_WITH(restore_queue_state(in, running, "requestq", 4),
-        "device 1: requestq: 2 chains taken and not used (avail 5, used 3) but 1 held");
+        "device 1: requestq: 3 chains held but only 2 taken and not used (avail 5, used 3)");
 
     StateWriter too_many;
     too_many.boolean(true);
