@@ -429,9 +429,11 @@ void VirtioMmioTransport::restore_state(snapshot::StateReader& in)
         && ((driver_features & ~m_device->device_features()) || !(driver_features & feature_bit(VIRTIO_F_VERSION_1))))
         in.fail(fmt::format("driver features {:#x} accepted but the device offers {:#x}", driver_features,
             m_device->device_features()));
-    // Running: DRIVER_OK without FAILED, unless activation failed (which set DEVICE_NEEDS_RESET).
-    const bool can_run = has(VIRTIO_CONFIG_S_DRIVER_OK) && !has(VIRTIO_CONFIG_S_FAILED);
-    if (activated ? !can_run : (can_run && !has(VIRTIO_CONFIG_S_NEEDS_RESET)))
+    // Running (activated) needs DRIVER_OK; FAILED may have come after it (write_status takes it at
+    // any time). DRIVER_OK without FAILED and not running means activation failed, which set
+    // DEVICE_NEEDS_RESET.
+    const bool started = has(VIRTIO_CONFIG_S_DRIVER_OK) && !has(VIRTIO_CONFIG_S_FAILED);
+    if (activated ? !has(VIRTIO_CONFIG_S_DRIVER_OK) : (started && !has(VIRTIO_CONFIG_S_NEEDS_RESET)))
         in.fail(fmt::format("device {} running with status {:#x}", activated ? "saved as" : "saved as not", status));
     if (interrupt_status & ~kInterruptKnownBits)
         in.fail(fmt::format("InterruptStatus {:#x} has unknown bits", interrupt_status));

@@ -335,6 +335,24 @@ TEST_CASE("snapshot: a virtio-blk whose driver broke a ring rule (DEVICE_NEEDS_R
     CHECK(after.transport->status() == 0);
 }
 
+TEST_CASE("snapshot: every device status a guest can reach restores, FAILED after DRIVER_OK included")
+{
+    BlkFixture f;
+    std::vector<std::uint8_t> payload;
+    {
+        BlkMachine before(f.memory, f.disk.path());
+        MmioTransportDriver::start(*before.transport, blk_features(*before.transport), {&f.ring});
+        // virtio-v1.2 §3.1.1: the driver may give up at any point, after DRIVER_OK too.
+        MmioTransportDriver::write32(*before.transport, VIRTIO_MMIO_STATUS,
+            MmioTransportDriver::kRunning | VIRTIO_CONFIG_S_FAILED);
+        REQUIRE(before.transport->status() == (MmioTransportDriver::kRunning | VIRTIO_CONFIG_S_FAILED));
+        payload = save(*before.transport);
+    }
+    BlkMachine after(f.memory, f.disk.path());
+    restore(*after.transport, payload);
+    CHECK(after.transport->status() == (MmioTransportDriver::kRunning | VIRTIO_CONFIG_S_FAILED));
+}
+
 TEST_CASE("snapshot: more held chains than the ring indices say were taken are refused")
 {
     auto memory = testing::make_test_memory(1 << 20);
