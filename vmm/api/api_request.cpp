@@ -250,6 +250,28 @@ Expected<ApiRequest, ApiError> parse_backup(std::string id, std::string_view bod
     return ApiRequest {std::move(request)};
 }
 
+Expected<ApiRequest, ApiError> parse_snapshot(std::string_view body)
+{
+    auto json = parse_object(body, {"path", "leave_paused"}, {"path"});
+    if (!json)
+        return Unexpected(json.error());
+    const Json& path = (*json)["path"];
+    if (!path.is_string() || path.get_ref<const std::string&>().empty())
+        return bad("'path' must be a non-empty string");
+    const auto& text = path.get_ref<const std::string&>();
+    // The VMM's working directory is no business of the client's: an absolute path only.
+    if (text.find('\0') != std::string::npos || text.front() != '/')
+        return bad("'path' must be an absolute path");
+    TakeSnapshot request {text, false};
+    if (json->contains("leave_paused")) {
+        const Json& leave = (*json)["leave_paused"];
+        if (!leave.is_boolean())
+            return bad("'leave_paused' must be true or false");
+        request.leave_paused = leave.get<bool>();
+    }
+    return ApiRequest {std::move(request)};
+}
+
 // "/v1/disks/ID" -> ID; "/v1/disks/ID/backup" -> ID with `rest` = "backup".
 struct DiskPath {
     std::string_view id;
@@ -290,6 +312,8 @@ Expected<ApiRequest, ApiError> parse_request(std::string_view method, std::strin
         return parse_action(body);
     if (path == "/v1/limits" && method == "PATCH")
         return parse_limits(body);
+    if (path == "/v1/vm/snapshot" && method == "POST")
+        return parse_snapshot(body);
     if (auto disk = split_disk_path(path)) {
         if (!valid_device_id(disk->id))
             return not_found(fmt::format("no such disk: '{}'", disk->id));

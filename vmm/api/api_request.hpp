@@ -71,8 +71,15 @@ struct CancelBackup {
     std::string id;
 };
 
+// POST /v1/vm/snapshot {"path": DIR, "leave_paused": bool}: pause, write DIR/memory and
+// DIR/vmstate, resume unless leave_paused (README.md, "Snapshots").
+struct TakeSnapshot {
+    std::string path;          // absolute
+    bool leave_paused = false;
+};
+
 using ApiRequest = std::variant<GetVm, GetMetrics, SetState, VmAction, PatchLimits, ResizeDisk, StartBackup,
-    GetBackup, CancelBackup>;
+    GetBackup, CancelBackup, TakeSnapshot>;
 
 // Routes and validates one request. 404: unknown method+path; 400: a body over kMaxBodyBytes, not
 // JSON, not an object, unknown or missing fields, wrong types, values out of range. A body on a

@@ -6,6 +6,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include <fmt/format.h>
@@ -99,6 +100,9 @@ CtlCommand::CtlCommand(CLI::App& app)
     m_disk_backup->add_option("destination", m_destination, "Backup file (absolute path; must not exist)")->required();
     m_disk_backup->add_option("--bandwidth", m_bandwidth, "Copy rate limit, e.g. 8M (per second)");
     m_disk_backup->add_flag("--no-wait", m_no_wait, "Return once the backup has started");
+    m_snapshot = m_command->add_subcommand("snapshot", "Save the running VM to DIR (memory and vmstate); resume it");
+    m_snapshot->add_option("dir", m_snapshot_dir, "Snapshot directory (created; must not hold a snapshot)")->required();
+    m_snapshot->add_flag("--leave-paused", m_leave_paused, "Leave the VM paused after the snapshot");
 }
 
 int CtlCommand::run() const
@@ -166,6 +170,12 @@ int CtlCommand::run_verb() const
         body = {{"path", m_destination}};
         if (!m_bandwidth.empty())
             body["bandwidth"] = m_bandwidth;
+    } else if (m_snapshot->parsed()) {
+        method = "POST", path = "/v1/vm/snapshot";
+        // The API takes absolute paths only: a relative DIR is the client's, not the VMM's.
+        body = {{"path", std::filesystem::absolute(m_snapshot_dir).lexically_normal().string()}};
+        if (m_leave_paused)
+            body["leave_paused"] = true;
     } else {
         throw CLI::ValidationError("ctl", "no verb given");
     }

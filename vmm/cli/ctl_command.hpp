@@ -36,6 +36,7 @@ private:
     CLI::App* m_limits;
     CLI::App* m_disk_resize;
     CLI::App* m_disk_backup;
+    CLI::App* m_snapshot;
     // Their arguments.
     double m_timeout = 0;
     std::string m_cpu_limit;
@@ -47,6 +48,8 @@ private:
     std::string m_destination;
     std::string m_bandwidth;
     bool m_no_wait = false;
+    std::string m_snapshot_dir;
+    bool m_leave_paused = false;
 };
 
 } // namespace minivmm::cli

@@ -21,7 +21,24 @@ namespace minivmm::cli {
 namespace {
 int run_vm(const RunOptions& options)
 {
-    const vm::VmConfig config = to_vm_config(options);
+    // --restore: the snapshot is read and checked whole before anything else (a bad one is one
+    // line, exit 120, nothing started).
+    std::optional<vm::SnapshotFiles> snapshot;
+    vm::VmConfig config;
+    if (!options.restore.empty()) {
+        try {
+            snapshot = vm::open_snapshot(options.restore);
+            config = to_restore_config(options, snapshot->machine);
+        } catch (const snapshot::SnapshotError& error) {
+            throw UserError(fmt::format("--restore {}: {}", options.restore, error.what()));
+        } catch (const UserError& error) {
+            throw UserError(fmt::format("--restore {}: {}", options.restore, error.what()));
+        }
+    } else {
+        if (options.paused)
+            throw UserError("--paused needs --restore");
+        config = to_vm_config(options);
+    }
     // The socket first: a path we may not use is refused before anything is built.
     std::optional<api::UnixListener> listener;
     if (config.control_api)
@@ -29,7 +46,18 @@ int run_vm(const RunOptions& options)
     std::optional<gdb::GdbListener> gdb_listener;
     if (config.gdb_stub)
         gdb_listener.emplace(gdb::GdbListener::bind(options.gdb));
-    auto machine = vm::Vm::build(config);
+    std::unique_ptr<vm::Vm> machine;
+    if (snapshot) {
+        try {
+            machine = vm::Vm::restore(config, std::move(*snapshot));
+        } catch (const snapshot::SnapshotError& error) {
+            throw UserError(fmt::format("--restore {}: {}", options.restore, error.what()));
+        }
+        if (options.paused)
+            machine->controller().start_paused();
+    } else {
+        machine = vm::Vm::build(config);
+    }
     vm::StopReason reason {vm::StopKind::VmmError, 0, {}};
     // After the machine's run, before it goes: the Unix socket file is removed by the main thread.
     std::optional<gdb::GdbServer> gdb_server;
@@ -91,6 +119,10 @@ int run_main(int argc, char** argv)
         return to_int(ExitCode::Usage);
     }
 
+    if (run->parsed() && run_options.kernel.empty() && run_options.restore.empty()) {
+        fmt::print(stderr, "minivmm: error: --kernel is required (see 'minivmm run --help')\n");
+        return to_int(ExitCode::Usage);
+    }
     try {
         if (run->parsed())
             return run_vm(run_options);

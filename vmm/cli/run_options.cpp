@@ -29,7 +29,10 @@ void require_readable(const std::string& option, const std::string& path)
 
 void add_run_options(CLI::App& run, RunOptions& options)
 {
-    run.add_option("--kernel", options.kernel, "Kernel: PVH ELF, Linux bzImage or vmlinux")->required();
+    // Required unless --restore gives the machine (checked in run_main).
+    run.add_option("--kernel", options.kernel, "Kernel: PVH ELF, Linux bzImage or vmlinux");
+    run.add_option("--restore", options.restore, "Continue the snapshot in DIR (minivmm ctl SOCKET snapshot DIR)");
+    run.add_flag("--paused", options.paused, "With --restore: start paused (resume through --api-socket)");
     run.add_option("--initrd", options.initrd, "Initial ramdisk (PVH module 0 / Linux initrd)");
     run.add_option("--cmdline", options.cmdline, "Kernel command line");
     run.add_option("--cpus", options.cpus, "Number of vCPUs (1..the host's KVM maximum)")->capture_default_str();
@@ -39,7 +42,8 @@ void add_run_options(CLI::App& run, RunOptions& options)
     run.add_flag("--trace", options.trace, "Log every VM exit to stderr and print a summary at exit");
     run.add_option("--cpu-template", options.cpu_template, "CPUID template: auto | none | software-kvm")
         ->capture_default_str();
-    run.add_option("--disk", options.disks, "virtio-blk disk: path=FILE[,readonly=on][,serial=ID][,direct=on][,id=NAME]");
+    run.add_option("--disk", options.disks,
+        "virtio-blk disk: path=FILE[,readonly=on][,serial=ID][,direct=on][,id=NAME]; with --restore: id=ID,path=NEWPATH");
     run.add_option("--net", options.nets,
         "virtio-net: tap=NAME or switch=NAME,vlan=ID [,mac=02:..][,mtu=N][,bw=,pps=]");
     run.add_option("--api-socket", options.api_socket,
@@ -162,6 +166,73 @@ vm::VmConfig to_vm_config(const RunOptions& options)
         if (!S_ISDIR(status.st_mode))
             throw UserError(fmt::format("--jail {}: not a directory", options.jail));
     }
+    return config;
+}
+
+vm::VmConfig to_restore_config(const RunOptions& options, const vm::MachineConfig& machine)
+{
+    // What the snapshot fixes cannot be asked for again: a different value would not be used.
+    const RunOptions defaults;
+    const std::pair<bool, const char*> machine_options[] = {
+        {!options.kernel.empty(), "--kernel"},
+        {!options.initrd.empty(), "--initrd"},
+        {!options.cmdline.empty() || !options.command.empty(), "--cmdline"},
+        {options.cpus != defaults.cpus, "--cpus"},
+        {options.memory != defaults.memory, "--memory"},
+        {!options.nets.empty(), "--net"},
+        {options.cpu_template != defaults.cpu_template, "--cpu-template"},
+        {!options.gdb.empty() || options.gdb_wait, "--gdb"},
+        {options.hugepages, "--hugepages"},
+        {!options.memory_limit.empty() || !options.memory_reserve.empty()
+                || options.memory_policy != defaults.memory_policy,
+            "--memory-limit/--memory-reserve/--memory-policy"},
+        {!options.cpu_limit.empty() || !options.vcpu_priority.empty() || !options.cpu_period.empty(),
+            "--cpu-limit/--vcpu-priority/--cpu-period"},
+    };
+    for (const auto& [given, name] : machine_options)
+        if (given)
+            throw UserError(fmt::format("{} cannot be combined with --restore: the snapshot fixes the machine", name));
+    if (options.paused && options.api_socket.empty())
+        throw UserError("--paused needs --api-socket (nothing could resume the VM)");
+
+    vm::RestoreOverrides overrides;
+    for (const auto& text : options.disks) {
+        // id=ID,path=NEWPATH, in either order, nothing else.
+        std::string id, path;
+        std::size_t start = 0;
+        while (start <= text.size()) {
+            const std::size_t comma = std::min(text.find(',', start), text.size());
+            const std::string item = text.substr(start, comma - start);
+            if (item.rfind("id=", 0) == 0 && id.empty())
+                id = item.substr(3);
+            else if (item.rfind("path=", 0) == 0 && path.empty())
+                path = item.substr(5);
+            else
+                throw UserError(fmt::format("--disk {}: with --restore only id=ID,path=NEWPATH", text));
+            start = comma + 1;
+        }
+        if (id.empty() || path.empty())
+            throw UserError(fmt::format("--disk {}: with --restore give id=ID,path=NEWPATH", text));
+        if (!overrides.disk_paths.emplace(id, path).second)
+            throw UserError(fmt::format("--disk id={} is given twice", id));
+    }
+    vm::VmConfig config = vm::restore_vm_config(machine, overrides);
+    config.serial = options.serial;
+    if (options.timeout_seconds < 0 || !std::isfinite(options.timeout_seconds))
+        throw UserError(fmt::format("--timeout {}: must be a positive number of seconds", options.timeout_seconds));
+    if (options.timeout_seconds > 0)
+        config.timeout = std::chrono::milliseconds(static_cast<long long>(std::ceil(options.timeout_seconds * 1000.0)));
+    config.trace = options.trace ? vm::TraceMode::On : vm::TraceMode::Off;
+    config.control_api = !options.api_socket.empty();
+    config.limits.report = options.limits_report;
+    if (!options.metrics.empty())
+        config.limits.metrics_path = options.metrics;
+    if (!(options.metrics_interval > 0) || !std::isfinite(options.metrics_interval))
+        throw UserError(fmt::format("--metrics-interval {}: must be a positive number of seconds", options.metrics_interval));
+    config.limits.metrics_interval =
+        std::chrono::milliseconds(static_cast<long long>(std::ceil(options.metrics_interval * 1000.0)));
+    config.sandbox.seccomp = sandbox::parse_seccomp_mode(options.seccomp);
+    config.sandbox.jail = sandbox::parse_jail_options(options.jail, options.uid, options.gid);
     return config;
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "vmm/vm/machine_config.hpp"
 #include "vmm/vm/vm_config.hpp"
 
 namespace minivmm::cli {
@@ -43,10 +44,17 @@ struct RunOptions {
     std::string api_socket; // --api-socket PATH: serve the control API there (README.md, "API")
     std::string gdb;        // --gdb tcp:HOST:PORT | unix:PATH (README.md, "Debugging with gdb")
     bool gdb_wait = false;  // --gdb-wait: the guest waits for gdb before its first instruction
+    std::string restore;    // --restore DIR: continue a snapshot instead of booting (README.md, "Snapshots")
+    bool paused = false;    // --paused: with --restore, start paused (resume through the API)
 };
 
 void add_run_options(CLI::App& run, RunOptions& options);
 // Throws UserError (one line, saying what to fix) for every bad value.
 vm::VmConfig to_vm_config(const RunOptions& options);
+// `run --restore DIR`: the machine comes from the snapshot (`machine`); only the options that do
+// not change the machine apply (--serial, --api-socket, --timeout, --trace, --seccomp, --jail,
+// --limits-report, --metrics, --disk id=ID,path=NEWPATH). Throws UserError for any other option
+// and for a disk that is missing or resized.
+vm::VmConfig to_restore_config(const RunOptions& options, const vm::MachineConfig& machine);
 
 } // namespace minivmm::cli

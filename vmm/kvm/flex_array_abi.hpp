@@ -26,6 +26,9 @@ inline constexpr unsigned long kIoctlGetSupportedCpuid = _IOWR(KVMIO, 0x05, Flex
 inline constexpr unsigned long kIoctlSetCpuid2 = _IOW(KVMIO, 0x90, FlexArrayHeader);
 inline constexpr unsigned long kIoctlGetMsrs = _IOWR(KVMIO, 0x88, FlexArrayHeader);
 inline constexpr unsigned long kIoctlSetMsrs = _IOW(KVMIO, 0x89, FlexArrayHeader);
+inline constexpr unsigned long kIoctlGetCpuid2 = _IOWR(KVMIO, 0x91, FlexArrayHeader);
+// kvm_msr_list {nmsrs; indices[]}: a 4-byte header, so its ioctl number differs from the others.
+inline constexpr unsigned long kIoctlGetMsrIndexList = _IOWR(KVMIO, 0x02, std::uint32_t);
 
 // A byte buffer holding the header followed by `capacity` entries of type Entry.
 template<typename Entry>

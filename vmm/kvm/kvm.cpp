@@ -4,6 +4,7 @@
 #include <sys/ioctl.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <memory>
 
@@ -95,6 +96,32 @@ std::vector<kvm_cpuid_entry2> Kvm::supported_cpuid() const
             throw SysError("KVM_GET_SUPPORTED_CPUID");
     }
     throw SysError("KVM_GET_SUPPORTED_CPUID", E2BIG);
+}
+
+std::vector<std::uint32_t> Kvm::msr_index_list() const
+{
+    // As for the CPUID list: E2BIG (with the count filled in) means "a bigger buffer".
+    for (std::size_t capacity = 256; capacity <= 16384; capacity *= 4) {
+        std::vector<std::uint32_t> buffer(1 + capacity);
+        buffer[0] = static_cast<std::uint32_t>(capacity);
+        if (::ioctl(m_fd.get(), kIoctlGetMsrIndexList, buffer.data()) == 0) {
+            const std::size_t count = std::min<std::size_t>(buffer[0], capacity);
+            return {buffer.begin() + 1, buffer.begin() + 1 + static_cast<std::ptrdiff_t>(count)};
+        }
+        if (errno != E2BIG)
+            throw SysError("KVM_GET_MSR_INDEX_LIST");
+    }
+    throw SysError("KVM_GET_MSR_INDEX_LIST", E2BIG);
+}
+
+std::size_t Kvm::xsave_size() const
+{
+    if (check_extension(KVM_CAP_XSAVE) <= 0)
+        return 0;
+    // Documentation/virt/kvm/api.rst 4.132 (KVM_GET_XSAVE2): KVM_CHECK_EXTENSION(KVM_CAP_XSAVE2)
+    // gives the size of the buffer; it is never smaller than struct kvm_xsave.
+    const int size = check_extension(KVM_CAP_XSAVE2);
+    return std::max<std::size_t>(sizeof(kvm_xsave), size > 0 ? static_cast<std::size_t>(size) : 0);
 }
 
 VmFd Kvm::create_vm() const

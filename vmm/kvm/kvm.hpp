@@ -4,6 +4,7 @@
 
 #include <linux/kvm.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,11 @@ public:
     [[nodiscard]] std::size_t vcpu_mmap_size() const;
     // KVM_GET_SUPPORTED_CPUID: every leaf KVM can present to a guest on this host.
     [[nodiscard]] std::vector<kvm_cpuid_entry2> supported_cpuid() const;
+
+    // KVM_GET_MSR_INDEX_LIST: the MSRs KVM saves and restores for a vCPU (Documentation/virt/kvm/api.rst 4.3).
+    [[nodiscard]] std::vector<std::uint32_t> msr_index_list() const;
+    // The bytes KVM_GET_XSAVE2 fills (KVM_CAP_XSAVE2, at least sizeof(kvm_xsave)); 0 without KVM_CAP_XSAVE.
+    [[nodiscard]] std::size_t xsave_size() const;
 
     [[nodiscard]] VmFd create_vm() const;
 

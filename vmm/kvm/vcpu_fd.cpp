@@ -176,3 +176,99 @@ bool VcpuFd::set_fpu(const kvm_fpu& fpu) const
 }
 
 } // namespace minivmm::kvm
+
+namespace minivmm::kvm {
+
+std::vector<kvm_msr_entry> VcpuFd::get_msrs(const std::vector<std::uint32_t>& indices) const
+{
+    // KVM_GET_MSRS returns how many entries it read and stops at the first it cannot (api.rst
+    // 4.18): read the batch, then the refused one alone (dropped) and the rest again.
+    std::vector<kvm_msr_entry> read;
+    std::size_t next = 0;
+    while (next < indices.size()) {
+        std::vector<kvm_msr_entry> batch;
+        for (std::size_t i = next; i < indices.size(); ++i) {
+            kvm_msr_entry entry {};
+            entry.index = indices[i];
+            batch.push_back(entry);
+        }
+        FlexArrayBuffer<kvm_msr_entry> buffer {std::span<const kvm_msr_entry>(batch)};
+        const int count = ::ioctl(m_fd.get(), kIoctlGetMsrs, buffer.data());
+        if (count < 0)
+            throw SysError(fmt::format("KVM_GET_MSRS on vCPU {}", m_index));
+        const auto entries = buffer.entries();
+        for (int i = 0; i < count && static_cast<std::size_t>(i) < entries.size(); ++i)
+            read.push_back(entries[static_cast<std::size_t>(i)]);
+        next += static_cast<std::size_t>(count) + 1; // skip the one KVM refused
+    }
+    return read;
+}
+
+std::size_t VcpuFd::try_set_msrs(const std::vector<kvm_msr_entry>& msrs) const
+{
+    if (msrs.empty())
+        return 0;
+    FlexArrayBuffer<kvm_msr_entry> buffer {std::span<const kvm_msr_entry>(msrs)};
+    const int written = ::ioctl(m_fd.get(), kIoctlSetMsrs, buffer.data());
+    if (written < 0)
+        throw SysError(fmt::format("KVM_SET_MSRS on vCPU {}", m_index));
+    return static_cast<std::size_t>(written);
+}
+
+std::vector<kvm_cpuid_entry2> VcpuFd::get_cpuid() const
+{
+    for (std::size_t capacity = 256; capacity <= 4096; capacity *= 2) {
+        FlexArrayBuffer<kvm_cpuid_entry2> buffer(capacity);
+        if (::ioctl(m_fd.get(), kIoctlGetCpuid2, buffer.data()) == 0)
+            return buffer.entries();
+        if (errno != E2BIG)
+            throw SysError(fmt::format("KVM_GET_CPUID2 on vCPU {}", m_index));
+    }
+    throw SysError(fmt::format("KVM_GET_CPUID2 on vCPU {}", m_index), E2BIG);
+}
+
+kvm_mp_state VcpuFd::get_mp_state() const
+{
+    kvm_mp_state state {};
+    vcpu_ioctl(m_fd.get(), KVM_GET_MP_STATE, &state, "KVM_GET_MP_STATE", m_index);
+    return state;
+}
+
+void VcpuFd::set_mp_state(const kvm_mp_state& state) const
+{
+    vcpu_ioctl(m_fd.get(), KVM_SET_MP_STATE, const_cast<kvm_mp_state*>(&state), "KVM_SET_MP_STATE", m_index);
+}
+
+std::optional<std::vector<std::uint8_t>> VcpuFd::get_xsave_area(std::size_t size) const
+{
+    if (size < sizeof(kvm_xsave))
+        return std::nullopt;
+    std::vector<std::uint8_t> area(size);
+    const unsigned long request = size > sizeof(kvm_xsave) ? KVM_GET_XSAVE2 : KVM_GET_XSAVE;
+    if (::ioctl(m_fd.get(), request, area.data()) < 0)
+        return std::nullopt;
+    return area;
+}
+
+bool VcpuFd::set_xsave_area(std::span<const std::uint8_t> area) const
+{
+    if (area.size() < sizeof(kvm_xsave))
+        return false;
+    return ::ioctl(m_fd.get(), KVM_SET_XSAVE, const_cast<std::uint8_t*>(area.data())) == 0;
+}
+
+bool VcpuFd::get_xcrs(kvm_xcrs& xcrs) const { return ::ioctl(m_fd.get(), KVM_GET_XCRS, &xcrs) == 0; }
+bool VcpuFd::set_xcrs(const kvm_xcrs& xcrs) const { return ::ioctl(m_fd.get(), KVM_SET_XCRS, const_cast<kvm_xcrs*>(&xcrs)) == 0; }
+bool VcpuFd::get_debugregs(kvm_debugregs& debugregs) const { return ::ioctl(m_fd.get(), KVM_GET_DEBUGREGS, &debugregs) == 0; }
+bool VcpuFd::set_debugregs(const kvm_debugregs& debugregs) const
+{
+    return ::ioctl(m_fd.get(), KVM_SET_DEBUGREGS, const_cast<kvm_debugregs*>(&debugregs)) == 0;
+}
+
+std::uint32_t VcpuFd::tsc_khz() const
+{
+    const int khz = ::ioctl(m_fd.get(), KVM_GET_TSC_KHZ, 0);
+    return khz > 0 ? static_cast<std::uint32_t>(khz) : 0;
+}
+
+} // namespace minivmm::kvm

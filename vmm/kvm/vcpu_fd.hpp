@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <vector>
 
 #include "vmm/base/mmap.hpp"
@@ -46,6 +48,30 @@ public:
     // KVM_GET_XSAVE / KVM_SET_XSAVE (the 4 KiB legacy-compatible area); false when refused.
     [[nodiscard]] bool get_xsave(kvm_xsave& xsave) const;
     [[nodiscard]] bool set_xsave(const kvm_xsave& xsave) const;
+    // The vCPU's whole state for a snapshot (vcpu_state.hpp uses these).
+    // KVM_GET_MSRS for `indices`: the entries KVM read. MSRs it refuses are left out (each is
+    // tried alone after a batch stops at it).
+    [[nodiscard]] std::vector<kvm_msr_entry> get_msrs(const std::vector<std::uint32_t>& indices) const;
+    // KVM_SET_MSRS: the number of entries KVM accepted (it stops at the first refused one).
+    [[nodiscard]] std::size_t try_set_msrs(const std::vector<kvm_msr_entry>& msrs) const;
+    // KVM_GET_CPUID2: the table KVM_SET_CPUID2 gave this vCPU.
+    [[nodiscard]] std::vector<kvm_cpuid_entry2> get_cpuid() const;
+    [[nodiscard]] kvm_mp_state get_mp_state() const;
+    void set_mp_state(const kvm_mp_state& state) const;
+    // KVM_GET_XSAVE2 (or KVM_GET_XSAVE when `size` is sizeof(kvm_xsave)) into `size` bytes;
+    // nullopt when the host refuses it (kvm_pvm does).
+    [[nodiscard]] std::optional<std::vector<std::uint8_t>> get_xsave_area(std::size_t size) const;
+    // KVM_SET_XSAVE with an area of at least sizeof(kvm_xsave) bytes; false when refused.
+    [[nodiscard]] bool set_xsave_area(std::span<const std::uint8_t> area) const;
+    // KVM_GET_XCRS / KVM_SET_XCRS; false when the host refuses them.
+    [[nodiscard]] bool get_xcrs(kvm_xcrs& xcrs) const;
+    [[nodiscard]] bool set_xcrs(const kvm_xcrs& xcrs) const;
+    // KVM_GET_DEBUGREGS / KVM_SET_DEBUGREGS; false when the host refuses them.
+    [[nodiscard]] bool get_debugregs(kvm_debugregs& debugregs) const;
+    [[nodiscard]] bool set_debugregs(const kvm_debugregs& debugregs) const;
+    // KVM_GET_TSC_KHZ: the guest's TSC frequency; 0 when unknown.
+    [[nodiscard]] std::uint32_t tsc_khz() const;
+
     // KVM_SET_GUEST_DEBUG (Documentation/virt/kvm/api.rst 4.59): breakpoints, single-step and
     // the debug registers the VMM uses on this vCPU. Only while the vCPU is not in KVM_RUN.
     void set_guest_debug(const kvm_guest_debug& debug) const;

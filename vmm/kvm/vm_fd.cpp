@@ -80,4 +80,47 @@ VcpuFd VmFd::create_vcpu(unsigned index) const
     return VcpuFd(UniqueFd(fd), index, m_run_size);
 }
 
+kvm_irqchip VmFd::get_irqchip(std::uint32_t chip_id) const
+{
+    kvm_irqchip chip {};
+    chip.chip_id = chip_id;
+    if (::ioctl(m_fd.get(), KVM_GET_IRQCHIP, &chip) < 0)
+        throw SysError(fmt::format("KVM_GET_IRQCHIP chip {}", chip_id));
+    return chip;
+}
+
+void VmFd::set_irqchip(const kvm_irqchip& chip) const
+{
+    if (::ioctl(m_fd.get(), KVM_SET_IRQCHIP, const_cast<kvm_irqchip*>(&chip)) < 0)
+        throw SysError(fmt::format("KVM_SET_IRQCHIP chip {}", chip.chip_id));
+}
+
+kvm_pit_state2 VmFd::get_pit2() const
+{
+    kvm_pit_state2 pit {};
+    if (::ioctl(m_fd.get(), KVM_GET_PIT2, &pit) < 0)
+        throw SysError("KVM_GET_PIT2");
+    return pit;
+}
+
+void VmFd::set_pit2(const kvm_pit_state2& pit) const
+{
+    if (::ioctl(m_fd.get(), KVM_SET_PIT2, const_cast<kvm_pit_state2*>(&pit)) < 0)
+        throw SysError("KVM_SET_PIT2");
+}
+
+kvm_clock_data VmFd::get_clock() const
+{
+    kvm_clock_data clock {};
+    if (::ioctl(m_fd.get(), KVM_GET_CLOCK, &clock) < 0)
+        throw SysError("KVM_GET_CLOCK");
+    return clock;
+}
+
+void VmFd::set_clock(const kvm_clock_data& clock) const
+{
+    if (::ioctl(m_fd.get(), KVM_SET_CLOCK, const_cast<kvm_clock_data*>(&clock)) < 0)
+        throw SysError("KVM_SET_CLOCK");
+}
+
 } // namespace minivmm::kvm

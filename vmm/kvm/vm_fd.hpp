@@ -39,6 +39,16 @@ public:
 
     [[nodiscard]] VcpuFd create_vcpu(unsigned index) const;
 
+    // The in-kernel devices' state for a snapshot (Documentation/virt/kvm/api.rst 4.26-4.27
+    // KVM_GET/SET_IRQCHIP, 4.73-4.74 KVM_GET/SET_PIT2, 4.50-4.51 KVM_GET/SET_CLOCK).
+    // chip_id: KVM_IRQCHIP_PIC_MASTER, KVM_IRQCHIP_PIC_SLAVE or KVM_IRQCHIP_IOAPIC.
+    [[nodiscard]] kvm_irqchip get_irqchip(std::uint32_t chip_id) const;
+    void set_irqchip(const kvm_irqchip& chip) const;
+    [[nodiscard]] kvm_pit_state2 get_pit2() const;
+    void set_pit2(const kvm_pit_state2& pit) const;
+    [[nodiscard]] kvm_clock_data get_clock() const;
+    void set_clock(const kvm_clock_data& clock) const;
+
 private:
     UniqueFd m_fd;
     std::size_t m_run_size;

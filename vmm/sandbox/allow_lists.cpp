@@ -8,6 +8,8 @@
 #include <linux/kvm.h>
 #include <sys/syscall.h>
 
+#include "vmm/kvm/flex_array_abi.hpp"
+
 #include <array>
 #include <cerrno>
 #include <span>
@@ -122,6 +124,26 @@ constexpr std::array kGdbSyscalls {
     MINIVMM_SYSCALL(close, "a gdb connection ends"),
 };
 
+// The VM's snapshot thread (vmm/vm/vm_snapshot.cpp, with --api-socket only), while every vCPU
+// is parked at the pause barrier: it reads each vCPU's and the VM's in-kernel state, creates
+// DIR, writes DIR/memory (sparse) and then DIR/vmstate atomically. It runs no device code.
+constexpr std::array kSnapshotSyscalls {
+    MINIVMM_SYSCALL(exit, "the snapshot thread ends (VM teardown)"),
+    MINIVMM_SYSCALL(mkdir, "creating DIR"),
+    MINIVMM_SYSCALL(newfstatat, "DIR: is it a directory, does it hold a snapshot already"),
+    MINIVMM_SYSCALL(pwritev, "DIR/memory's data pages (pwrite_exact) and DIR/vmstate"),
+    MINIVMM_SYSCALL(pwrite64, "DIR/vmstate's bytes"),
+    MINIVMM_SYSCALL(ftruncate, "DIR/memory's length, so all-zero pages stay holes"),
+    MINIVMM_SYSCALL(fdatasync, "DIR/memory made durable before DIR/vmstate names it valid"),
+    MINIVMM_SYSCALL(fsync, "DIR/vmstate and DIR made durable"),
+    MINIVMM_SYSCALL(renameat, "temporary names become memory and vmstate"),
+    MINIVMM_SYSCALL(renameat2, "the same through the newer call"),
+    MINIVMM_SYSCALL(unlinkat, "a failed snapshot removes its files; a stale partial memory file is replaced"),
+    MINIVMM_SYSCALL(rmdir, "a failed snapshot removes the DIR it created"),
+    MINIVMM_SYSCALL(getrandom, "a temporary file's random name (mkostemp)"),
+    MINIVMM_SYSCALL(close, "DIR and its files"),
+};
+
 // openat(2) for the backup thread, with exactly these flags (argument 2): it can read a file,
 // open a directory, and create a new file, but never truncate, append to or write into an
 // existing one (O_CREAT always comes with O_EXCL).
@@ -132,6 +154,19 @@ constexpr std::array kBackupOpens {
         "DEST's directory: renameat2 / linkat / unlinkat relative to it, fsync of it"},
     AllowedOpen {O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, "O_RDWR|O_CREAT|O_EXCL|O_CLOEXEC",
         "mkostemp: DEST's temporary file, always a new one"},
+};
+
+// openat(2) for the snapshot thread, with exactly these flags: DIR itself, and new files in it.
+constexpr std::array kSnapshotOpens {
+    AllowedOpen {O_RDONLY | O_CLOEXEC, "O_RDONLY|O_CLOEXEC",
+        "malloc's one-time probe of /proc/sys/vm/overcommit_memory (glibc arena.c); a kind with flag sets "
+        "cannot refuse the others with EACCES (refused_syscalls)"},
+    AllowedOpen {O_RDONLY | O_DIRECTORY | O_CLOEXEC, "O_RDONLY|O_DIRECTORY|O_CLOEXEC",
+        "DIR: files made relative to it, fsync of it"},
+    AllowedOpen {O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, "O_RDWR|O_CREAT|O_EXCL|O_CLOEXEC",
+        "DIR/memory's temporary file (always a new one); mkostemp for DIR/vmstate's"},
+    AllowedOpen {O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, "O_WRONLY|O_CREAT|O_EXCL|O_CLOEXEC",
+        "DIR/vmstate's temporary file (always a new one)"},
 };
 
 // Refused, not fatal: glibc's malloc opens /proc/sys/vm/overcommit_memory the first time a
@@ -170,6 +205,26 @@ constexpr std::array kEventLoopIoctls {
     MINIVMM_IOCTL(KVM_TRANSLATE, "--timeout: code bytes at RIP"),
     MINIVMM_IOCTL(TUNSETOFFLOAD, "virtio-net: offloads set when the device activates"),
     MINIVMM_IOCTL(TCGETS, "RawTerminal: tcgetattr at teardown; isatty() by stdio"),
+};
+
+constexpr std::array kSnapshotIoctls {
+    MINIVMM_IOCTL(KVM_GET_REGS, "snapshot: a parked vCPU's registers"),
+    MINIVMM_IOCTL(KVM_GET_SREGS, "snapshot: segment and control registers"),
+    MINIVMM_IOCTL(KVM_GET_FPU, "snapshot: x87/SSE state"),
+    MINIVMM_IOCTL(KVM_GET_XSAVE, "snapshot: the XSAVE area (refused on kvm_pvm)"),
+    MINIVMM_IOCTL(KVM_GET_XSAVE2, "snapshot: the XSAVE area beyond 4 KiB (AMX hosts)"),
+    MINIVMM_IOCTL(KVM_GET_XCRS, "snapshot: XCR0"),
+    MINIVMM_IOCTL(KVM_GET_LAPIC, "snapshot: the in-kernel local APIC"),
+    // The variable-length ones by the numbers minivmm really uses (flex_array_abi.hpp: g++
+    // computes <linux/kvm.h>'s own numbers from a wrong size).
+    AllowedIoctl {kvm::kIoctlGetMsrs, "KVM_GET_MSRS", "snapshot: the MSRs of KVM_GET_MSR_INDEX_LIST, TSC included"},
+    MINIVMM_IOCTL(KVM_GET_VCPU_EVENTS, "snapshot: pending exceptions, interrupts, NMIs"),
+    MINIVMM_IOCTL(KVM_GET_MP_STATE, "snapshot: running, halted or waiting for INIT/SIPI"),
+    MINIVMM_IOCTL(KVM_GET_DEBUGREGS, "snapshot: DR0-DR3, DR6, DR7"),
+    AllowedIoctl {kvm::kIoctlGetCpuid2, "KVM_GET_CPUID2", "snapshot: the vCPU's CPUID table"},
+    MINIVMM_IOCTL(KVM_GET_IRQCHIP, "snapshot: the in-kernel PICs and IOAPIC"),
+    MINIVMM_IOCTL(KVM_GET_PIT2, "snapshot: the in-kernel PIT"),
+    MINIVMM_IOCTL(KVM_GET_CLOCK, "snapshot: kvmclock"),
 };
 
 constexpr std::array kGdbIoctls {
@@ -254,6 +309,9 @@ std::vector<AllowedSyscall> allowed_syscalls(ThreadKind kind)
     case ThreadKind::Gdb:
         append_missing<AllowedSyscall>(list, kGdbSyscalls);
         break;
+    case ThreadKind::Snapshot:
+        append_missing<AllowedSyscall>(list, kSnapshotSyscalls);
+        break;
     }
     append_missing<AllowedSyscall>(list, kCommonSyscalls);
     append_missing<AllowedSyscall>(list, kSanitizerSyscalls);
@@ -273,6 +331,9 @@ std::vector<AllowedIoctl> allowed_ioctls(ThreadKind kind)
     case ThreadKind::Gdb:
         append_missing<AllowedIoctl>(list, kGdbIoctls);
         break;
+    case ThreadKind::Snapshot:
+        append_missing<AllowedIoctl>(list, kSnapshotIoctls);
+        break;
     case ThreadKind::Api:
     case ThreadKind::Backup:
         break; // no ioctl but the common terminal restore
@@ -285,6 +346,8 @@ std::vector<AllowedOpen> allowed_opens(ThreadKind kind)
 {
     if (kind == ThreadKind::Backup)
         return {kBackupOpens.begin(), kBackupOpens.end()};
+    if (kind == ThreadKind::Snapshot)
+        return {kSnapshotOpens.begin(), kSnapshotOpens.end()};
     return {};
 }
 

@@ -16,6 +16,8 @@ std::string_view thread_kind_name(ThreadKind kind)
         return "backup";
     case ThreadKind::Gdb:
         return "gdb";
+    case ThreadKind::Snapshot:
+        return "snapshot";
     }
     return "unknown";
 }

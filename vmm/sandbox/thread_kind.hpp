@@ -14,12 +14,13 @@ enum class ThreadKind {
     Api,       // the control API's HTTP server (vmm/api/api_server.cpp), with --api-socket only
     Backup,    // online backups' file work (vmm/backup/backup_worker.hpp), with --api-socket only
     Gdb,       // the gdb stub (vmm/gdb/gdb_server.hpp), with --gdb only
+    Snapshot,  // snapshots' KVM state reads and file work (vmm/vm/vm_snapshot.cpp), with --api-socket only
 };
 
 inline constexpr std::array kAllThreadKinds {ThreadKind::Vcpu, ThreadKind::EventLoop, ThreadKind::Api,
-    ThreadKind::Backup, ThreadKind::Gdb};
+    ThreadKind::Backup, ThreadKind::Gdb, ThreadKind::Snapshot};
 
-// "vcpu", "event-loop", "api", "backup", "gdb": the name in the SIGSYS message and in the documentation.
+// "vcpu", "event-loop", "api", "backup", "gdb", "snapshot": the name in the SIGSYS message and in the documentation.
 [[nodiscard]] std::string_view thread_kind_name(ThreadKind kind);
 
 } // namespace minivmm::sandbox

@@ -89,15 +89,29 @@ BootPlan prepare_boot(const VmConfig& config, const GuestMemory& memory, std::ve
     return plan;
 }
 
-void configure_vcpu(kvm::VcpuFd& vcpu, const BootPlan& plan, unsigned cpu_count)
+BootPlan cpuid_plan(const VmConfig& config, std::vector<kvm_cpuid_entry2> supported_cpuid)
+{
+    BootPlan plan;
+    plan.cpu_template = boot::parse_cpu_template(config.cpu_template);
+    for (const auto& entry : supported_cpuid)
+        plan.supported_cpuid.push_back(from_kvm(entry));
+    return plan;
+}
+
+std::vector<kvm_cpuid_entry2> vcpu_cpuid(const BootPlan& plan, unsigned index, unsigned cpu_count)
 {
     // CPUID with this vCPU's APIC id and the topology the MP table describes, minus what the
     // CPU template hides (boot/cpuid_builder.hpp).
     const boot::CpuidBuilder builder(plan.supported_cpuid, plan.cpu_template);
     std::vector<kvm_cpuid_entry2> cpuid;
-    for (const auto& entry : builder.for_vcpu(vcpu.index(), cpu_count))
+    for (const auto& entry : builder.for_vcpu(index, cpu_count))
         cpuid.push_back(to_kvm(entry));
-    vcpu.set_cpuid(cpuid);
+    return cpuid;
+}
+
+void configure_vcpu(kvm::VcpuFd& vcpu, const BootPlan& plan, unsigned cpu_count)
+{
+    vcpu.set_cpuid(vcpu_cpuid(plan, vcpu.index(), cpu_count));
 
     if (vcpu.index() != 0)
         return; // APs wait for INIT/SIPI in the in-kernel LAPIC

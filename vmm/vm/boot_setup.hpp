@@ -25,6 +25,11 @@ struct BootPlan {
 
 // Throws UserError for a bad kernel/initrd/cmdline, before any vCPU exists.
 BootPlan prepare_boot(const VmConfig& config, const GuestMemory& memory, std::vector<kvm_cpuid_entry2> supported_cpuid);
+// The CPU template and KVM's supported CPUID only, for a machine that loads no kernel (a restore
+// compares a snapshot's CPUID with what this host would give).
+BootPlan cpuid_plan(const VmConfig& config, std::vector<kvm_cpuid_entry2> supported_cpuid);
+// The CPUID table of vCPU `index` of `cpu_count` (configure_vcpu sets it).
+std::vector<kvm_cpuid_entry2> vcpu_cpuid(const BootPlan& plan, unsigned index, unsigned cpu_count);
 // CPUID for vCPU `vcpu.index()` of `cpu_count`; the boot vCPU also gets its entry registers and
 // LAPIC LINT0/LINT1 wiring (ExtINT/NMI, as the MP table's local interrupt entries say).
 void configure_vcpu(kvm::VcpuFd& vcpu, const BootPlan& plan, unsigned cpu_count);

@@ -80,6 +80,9 @@ public:
     void kick();
 
     [[nodiscard]] kvm::VcpuFd& vcpu() { return m_vcpu; }
+    // The state the VMM keeps for this vCPU (MXCSR on hosts that hide it). A snapshot reads it
+    // and a restore sets it while the vCPU thread is parked or not started.
+    [[nodiscard]] CompletionState& completion_state() { return m_completion_state; }
     [[nodiscard]] const ExitStats& stats() const { return m_stats; }
     // Valid after run() returned.
     [[nodiscard]] const VcpuCpuUsage& cpu_usage() const { return m_cpu_usage; }
@@ -101,6 +104,8 @@ private:
     void apply_control(std::optional<limiter::ThreadCpuTimer>& budget_timer,
         std::optional<limiter::VcpuThrottle>& throttle, const limiter::Clock& wall_clock,
         const limiter::Clock& cpu_clock, limiter::Sleeper& sleeper);
+    // Before parking: completes the operation of the last exit inside KVM (vcpu_runner_control.cpp).
+    void finish_pending_exit();
     void crash(std::string what);
     void trace_exit(const kvm::VmExit& exit, std::string_view device) const;
 

@@ -55,11 +55,32 @@ void VcpuRunner::apply_control(std::optional<limiter::ThreadCpuTimer>& budget_ti
             budget_timer.reset(); // unthrottled: no timer, no extra system calls
         }
     }
-    if (m_context.pause.pause_requested())
+    if (m_context.pause.pause_requested()) {
+        finish_pending_exit();
         m_context.pause.park(); // no CPU time passes here, so the throttle's budget is untouched
+    }
     // The kick that brought us here set immediate_exit. Clear it before the loop looks at the
     // stop flag again: a stop recorded after this sets it anew, so KVM_RUN still returns at once.
     m_vcpu.set_immediate_exit(false);
+}
+
+void VcpuRunner::finish_pending_exit()
+{
+    // Documentation/virt/kvm/api.rst, "immediate_exit" and KVM_EXIT_IO/KVM_EXIT_MMIO: the
+    // operation of an exit (an `in`'s value into RAX, RIP past an `out`) completes only at the
+    // next KVM_RUN, and that state is not visible to user space before. Entering once with
+    // immediate_exit set completes it without running a guest instruction (KVM_RUN returns
+    // EINTR), so what a snapshot or gdb reads while the vCPU is parked is the guest's real state
+    // and a restored guest neither repeats an `out` nor loses an `in`. An access KVM splits
+    // (MMIO across a page) may exit once more: served like any exit, a bounded number of times.
+    constexpr int kMostExits = 8;
+    m_vcpu.set_immediate_exit(true);
+    for (int round = 0; round < kMostExits && !m_context.stopper.stopping(); ++round) {
+        const kvm::VmExit exit = m_vcpu.run();
+        if (std::holds_alternative<kvm::InterruptedExit>(exit))
+            return;
+        handle_exit(exit);
+    }
 }
 
 } // namespace minivmm::vm

@@ -95,6 +95,12 @@ void VirtioMmioSlot::resume()
         m_loop.resume(fd);
 }
 
+void VirtioMmioSlot::kick_all_queues()
+{
+    for (auto& notifier : m_queue_notifiers)
+        notifier->signal();
+}
+
 VirtioMmioSlot::~VirtioMmioSlot()
 {
     m_transport->set_queue_rerun({}); // the transport may outlive the slot on the bus

@@ -38,6 +38,10 @@ public:
     // within `timeout` (the fds stay held; resume() undoes it).
     bool pause(std::chrono::milliseconds timeout);
     void resume();
+    // After a restore: every queue is processed once when the loop starts, as after a guest's
+    // QueueNotify (the restored transport waits for one; chains published before the snapshot
+    // were not all seen yet).
+    void kick_all_queues();
 
     // The most devices the IRQ plan allows: ISA IRQs 5..15 (the MP table routes 0-15).
     static constexpr unsigned kMaxSlots = 11;

@@ -27,6 +27,7 @@
 #include "vmm/console/console_output.hpp"
 #include "vmm/limiter/meminfo.hpp"
 #include "vmm/limiter/rate_limit_config.hpp"
+#include "vmm/memory/memory_file.hpp"
 #include "vmm/memory/memory_layout.hpp"
 #include "vmm/net/switch_manager.hpp"
 #include "vmm/net/vlan_id.hpp"
@@ -93,6 +94,28 @@ std::unique_ptr<Vm> Vm::build(const VmConfig& config)
     return vm;
 }
 
+std::unique_ptr<Vm> Vm::restore(const VmConfig& config, SnapshotFiles files)
+{
+    if (config.cpus == 0)
+        throw UserError("the snapshot has no vCPU");
+    if (config.gdb_stub)
+        throw UserError("--gdb cannot be combined with --restore yet");
+    std::unique_ptr<Vm> vm(new Vm(config));
+    if (config.cpus > vm->m_kvm.max_vcpus())
+        throw UserError(fmt::format("the snapshot has {} vCPUs, more than this host's KVM allows ({})", config.cpus,
+            vm->m_kvm.max_vcpus()));
+    vm->m_restore = std::move(files);
+    vm->create_machine();
+    vm->create_devices();
+    vm->create_virtio_devices();
+    vm->create_vcpus();
+    vm->add_stop_sources();
+    vm->m_controller = std::make_unique<VmController>(*vm);
+    vm->apply_snapshot(*vm->m_restore);
+    vm->m_restore.reset(); // DIR/memory stays mapped; its fd and the vmstate are no longer needed
+    return vm;
+}
+
 void Vm::create_machine()
 {
     // DESIGN.md, "Boot flow" step 3: the irqchip must exist before any vCPU is created so each
@@ -102,7 +125,7 @@ void Vm::create_machine()
     m_vm.create_pit2();
 
     const auto ranges = allocate_ram();
-    if (m_config.limits.hugepages) {
+    if (m_config.limits.hugepages && !m_restore) {
         try {
             m_memory = GuestMemory::create(ranges, GuestMemory::Backing::HugePages);
         } catch (const SysError& error) {
@@ -115,6 +138,10 @@ void Vm::create_machine()
                                "pages (see HugePages_Free in /proc/meminfo, set vm.nr_hugepages)\n",
                 bytes >> 20, error.what());
         }
+    }
+    if (m_restore) {
+        // Copy-on-write from DIR/memory: nothing is read now, a page comes in at its first touch.
+        m_memory = map_memory_file(m_restore->memory.get(), ranges, m_restore->dir + "/" + kMemoryFileName);
     }
     if (m_memory.regions().empty())
         m_memory = GuestMemory::create(ranges);
@@ -142,6 +169,9 @@ std::vector<layout::RamRange> Vm::allocate_ram()
         throw UserError(fmt::format("--memory {} MiB cannot be granted (--memory-policy strict): {}",
             m_config.memory_bytes >> 20, m_memory_allocation.summary()));
     case limiter::MemoryVerdict::Shrunk:
+        if (m_restore) // the snapshot's RAM layout is fixed: DIR/memory holds it whole
+            throw UserError(fmt::format("the snapshot's {} MiB of RAM cannot be granted here: {}",
+                m_config.memory_bytes >> 20, m_memory_allocation.summary()));
         break;
     }
     // Shrink: lay the smaller guest out again from 0, so its memory map stays contiguous below
@@ -297,13 +327,19 @@ void Vm::create_vcpus()
     }
     for (unsigned index = 0; index < m_config.cpus; ++index) {
         kvm::VcpuFd vcpu = m_vm.create_vcpu(index);
-        configure_vcpu(vcpu, m_boot, m_config.cpus);
+        if (!m_restore) // a restored vCPU gets its whole state from the snapshot (apply_snapshot)
+            configure_vcpu(vcpu, m_boot, m_config.cpus);
         m_runners.push_back(std::make_unique<VcpuRunner>(std::move(vcpu),
             VcpuContext {m_pio_bus, m_mmio_bus, m_memory, m_stopper, m_config.trace, m_pause, m_debugger.get()},
             VcpuCpuLimit {m_cpu_allocation.vcpus[index].share, m_cpu_allocation.period}));
     }
     if (m_debugger)
         m_debugger->set_runners(m_runners);
+    // Only the control API takes snapshots; the lists come from /dev/kvm, which the sandbox closes.
+    if (m_config.control_api) {
+        m_msr_indices = m_kvm.msr_index_list();
+        m_xsave_size = m_kvm.xsave_size();
+    }
 }
 
 void Vm::add_stop_sources()

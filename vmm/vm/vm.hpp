@@ -24,6 +24,8 @@
 #include "vmm/vm/virtio_mmio_slot.hpp"
 #include "vmm/vm/vcpu_runner.hpp"
 #include "vmm/vm/vm_config.hpp"
+#include "vmm/snapshot/snapshottable.hpp"
+#include "vmm/vm/vm_snapshot.hpp"
 
 namespace minivmm {
 class Serial16550;
@@ -53,6 +55,11 @@ public:
     // Throws UserError for bad input (kernel, initrd, sizes) and SysError for host failures,
     // before any vCPU runs: a VM either starts whole or not at all.
     static std::unique_ptr<Vm> build(const VmConfig& config);
+    // `minivmm run --restore`: the machine of `files` rebuilt from `config` (restore_vm_config),
+    // its RAM mapped copy-on-write from DIR/memory, every device, the irqchip, PIT, clock and
+    // every vCPU set to the saved state, every queue kicked. No kernel is loaded. Throws like
+    // build() (SnapshotError for a section that does not fit), before any vCPU runs.
+    static std::unique_ptr<Vm> restore(const VmConfig& config, SnapshotFiles files);
     ~Vm();
 
     // A thread of another kind that lives as long as the VM runs (the control API's HTTP server):
@@ -83,6 +90,19 @@ private:
     void load_guest();
     void create_vcpus();
     void add_stop_sources();
+    // Snapshots (vm_snapshot_state.cpp). The first two on the loop thread while paused, the third
+    // on the snapshot thread while paused; apply_snapshot while restoring, before run().
+    [[nodiscard]] MachineConfig machine_config() const;
+    [[nodiscard]] std::vector<snapshot::Section> device_sections() const;
+    [[nodiscard]] std::vector<snapshot::Section> kvm_sections();
+    void apply_snapshot(const SnapshotFiles& files);
+    // The Snapshottable devices in vmstate order (serial, i8042, exit port, each virtio slot);
+    // nullptr for a device that cannot save its state yet.
+    struct SnapshotDevice {
+        std::string name;
+        snapshot::Snapshottable* device;
+    };
+    [[nodiscard]] std::vector<SnapshotDevice> snapshot_devices() const;
     void kick_everything();
     // The limiter's report (vm_limits.cpp): every resource's requested, allocated, limit, used.
     [[nodiscard]] std::vector<limiter::ResourceReport> limit_rows(bool final) const;
@@ -138,6 +158,10 @@ private:
         std::shared_ptr<RateLimitGate> gate);
     std::vector<UniqueFd> m_loop_fds; // timerfd, signalfd
     BootPlan m_boot;
+    std::optional<SnapshotFiles> m_restore; // while Vm::restore builds the machine
+    // What a snapshot reads of every vCPU, asked of /dev/kvm before the sandbox closes.
+    std::vector<std::uint32_t> m_msr_indices;
+    std::size_t m_xsave_size = 0;
     std::chrono::steady_clock::time_point m_started;
     UniqueFd m_metrics_file;
 

@@ -68,9 +68,26 @@ VmController::VmController(Vm& vm)
     // Niced: an unlimited backup takes the CPU the vCPUs and the event loop leave, so the
     // guest's own I/O keeps its pace (tools/bench/api measures it).
     constexpr int kBackupNice = 10;
-    if (m_vm.m_config.control_api)
+    if (m_vm.m_config.control_api) {
         m_vm.add_service_thread(
             sandbox::ThreadKind::Backup, [this](std::stop_token stop) { m_backup_worker.serve(stop); }, kBackupNice);
+        // Not niced: the guest is paused while it works, and the pause is the snapshot's cost.
+        m_vm.add_service_thread(sandbox::ThreadKind::Snapshot, [this](std::stop_token stop) { m_snapshot_worker.serve(stop); });
+    }
+}
+
+void VmController::start_paused()
+{
+    // As pause() (vm_controller.hpp), before any vCPU thread exists: each parks at its first
+    // loop round; no device has I/O in flight yet, and the loop is not running.
+    m_vm.m_pause.request_pause();
+    for (auto& device : m_vm.m_devices)
+        if (!device.slot->pause(kDrainTimeout))
+            throw SysError(fmt::format("{}: host I/O in flight before the VM started", device.id), EBUSY);
+    for (auto& device : m_vm.m_devices)
+        if (device.gate)
+            device.gate->pause();
+    m_state = VmState::Paused;
 }
 
 VmController::~VmController()
@@ -184,6 +201,11 @@ api::ApiResponse VmController::execute(const api::ApiRequest& request)
                               if (auto refusal = check(VmCommand::ResizeDisk))
                                   return *refusal;
                               return resize_disk(resize);
+                          },
+                          [&](const api::TakeSnapshot& snapshot) {
+                              if (auto refusal = check(VmCommand::Snapshot))
+                                  return *refusal;
+                              return take_snapshot(snapshot);
                           },
                           [&](const auto&) {
                               if (auto refusal = check(VmCommand::Backup))
@@ -444,6 +466,53 @@ api::ApiResponse VmController::backup(const api::ApiRequest& request)
         auto& added = m_backups[id] = std::move(*started);
         return ok(progress_json(added->progress()));
     });
+}
+
+// ---- snapshot (vm_snapshot.hpp): pause, device state here, KVM state and files on the
+// snapshot thread, resume
+
+api::ApiResponse VmController::take_snapshot(const api::TakeSnapshot& request)
+{
+    using std::chrono::steady_clock;
+    const auto started = steady_clock::now();
+    const bool was_paused = m_state == VmState::Paused;
+    if (!was_paused) {
+        api::ApiResponse paused = pause();
+        if (paused.status != 200)
+            return paused;
+    }
+    api::ApiResponse answer;
+    try {
+        snapshot::Vmstate state;
+        state.sections = m_vm.device_sections();
+        Json unsaved = Json::array();
+        for (const auto& device : m_vm.snapshot_devices())
+            if (!device.device)
+                unsaved.push_back(device.name);
+        // The loop waits: the vCPUs are parked and no device runs, so there is nothing for it to
+        // do but signals, which are seen once the snapshot is written.
+        const SnapshotFileStats stats = m_snapshot_worker.call([&] {
+            for (auto& section : m_vm.kvm_sections())
+                state.sections.push_back(std::move(section));
+            return write_snapshot_files(request.path, m_vm.m_memory, state);
+        });
+        const bool stay_paused = was_paused || request.leave_paused;
+        answer = ok(Json {{"path", request.path}, {"state", stay_paused ? "paused" : "running"},
+            {"vcpus", m_vm.m_runners.size()}, {"memory_bytes", stats.memory_bytes},
+            {"memory_data_bytes", stats.memory_data_bytes}, {"unsaved_devices", unsaved},
+            {"elapsed_ms", std::chrono::duration<double, std::milli>(steady_clock::now() - started).count()}});
+    } catch (const UserError& error) {
+        answer = api::error_response(400, fmt::format("snapshot: {}", error.what()));
+    } catch (const std::exception& error) {
+        answer = api::error_response(500, fmt::format("snapshot: {}", error.what()));
+    }
+    // A failed snapshot leaves the VM as it was: running on unless it was paused before.
+    if (!was_paused && !(request.leave_paused && answer.status == 200)) {
+        const api::ApiResponse resumed = resume();
+        if (resumed.status != 200 && answer.status == 200)
+            return resumed;
+    }
+    return answer;
 }
 
 Json VmController::progress_json(const backup::BackupProgress& progress)

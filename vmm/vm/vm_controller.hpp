@@ -39,6 +39,10 @@ public:
     // has ended, answers 409 at once.
     api::ApiResponse submit(const api::ApiRequest& request);
 
+    // Before run(): the VM starts paused (`run --restore DIR --paused`): the vCPUs park before
+    // their first KVM_RUN, the devices' fds are held, until a resume.
+    void start_paused();
+
     // Loop thread, when run() is about to return: the state becomes Stopping and every queued or
     // later request is refused.
     void close();
@@ -61,6 +65,7 @@ private:
     api::ApiResponse change_limits(const api::PatchLimits& request);
     api::ApiResponse resize_disk(const api::ResizeDisk& request);
     api::ApiResponse backup(const api::ApiRequest& request);
+    api::ApiResponse take_snapshot(const api::TakeSnapshot& request);
     api::ApiResponse state_answer() const;
     api::ApiResponse limits_answer() const;
     api::ApiResponse info();
@@ -84,6 +89,9 @@ private:
     // The VM's backup thread's jobs (with the control API: a service thread of the VM, under the
     // "backup" filter). Before m_backups: outlives them.
     backup::BackupWorker m_backup_worker;
+    // The VM's snapshot thread's jobs (a service thread under the "snapshot" filter, with the
+    // control API only): it reads the parked vCPUs' state and writes DIR (vm_snapshot.hpp).
+    backup::BackupWorker m_snapshot_worker;
     // The latest backup of each disk (running or ended, for GET), loop thread only. Destroyed
     // under the device's transport lock (online_backup.hpp), before the devices.
     std::map<std::string, std::unique_ptr<backup::OnlineBackup>> m_backups;

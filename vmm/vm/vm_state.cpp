@@ -29,6 +29,8 @@ Transition next_state(VmState state, VmCommand command)
         case VmCommand::ChangeLimits:
         case VmCommand::ResizeDisk:
         case VmCommand::Backup: return to(state);
+        // The snapshot pauses and resumes around itself (or stays paused when asked).
+        case VmCommand::Snapshot: return to(state);
         default: break;
         }
         break;
@@ -45,6 +47,8 @@ Transition next_state(VmState state, VmCommand command)
         case VmCommand::ResizeDisk: return refuse(state, command, "the guest must see the change (resume first)");
         // A paused disk does not change: a backup of it is consistent too.
         case VmCommand::Backup: return to(state);
+        // Already at the barrier: the snapshot is taken as it is and the VM stays paused.
+        case VmCommand::Snapshot: return to(state);
         default: break;
         }
         break;
@@ -57,6 +61,7 @@ Transition next_state(VmState state, VmCommand command)
         case VmCommand::ChangeLimits:
         case VmCommand::Backup: return to(state);
         case VmCommand::ResizeDisk: return refuse(state, command, "the guest is shutting down");
+        case VmCommand::Snapshot: return refuse(state, command, "the guest is shutting down");
         default: break;
         }
         break;
@@ -88,6 +93,7 @@ std::string_view command_name(VmCommand command)
     case VmCommand::ChangeLimits: return "change the limits of";
     case VmCommand::ResizeDisk: return "resize a disk of";
     case VmCommand::Backup: return "back up a disk of";
+    case VmCommand::Snapshot: return "snapshot";
     case VmCommand::GuestEnded: return "end";
     }
     return "?";

@@ -27,13 +27,14 @@ enum class VmCommand {
     ChangeLimits, // PATCH /v1/limits
     ResizeDisk,   // PATCH /v1/disks/{id}
     Backup,       // POST/GET/DELETE /v1/disks/{id}/backup
+    Snapshot,     // POST /v1/vm/snapshot: running or paused; ends as it began (or paused, if asked)
     GuestEnded,   // the guest (or a signal, a crash, --timeout) ended the VM: always accepted
 };
 
 inline constexpr VmState kAllStates[] = {VmState::Running, VmState::Paused, VmState::ShuttingDown, VmState::Stopping};
 inline constexpr VmCommand kAllCommands[] = {VmCommand::Query, VmCommand::Pause, VmCommand::Resume,
     VmCommand::Shutdown, VmCommand::Stop, VmCommand::ChangeLimits, VmCommand::ResizeDisk, VmCommand::Backup,
-    VmCommand::GuestEnded};
+    VmCommand::Snapshot, VmCommand::GuestEnded};
 
 // The state after `command` in `state`, or why the state forbids it (one line for the API's
 // 409 answer). Commands that change nothing in the lifecycle return `state` itself.

@@ -104,10 +104,12 @@ TEST_CASE("no thread may start programs, open files, make sockets or change iden
         if (kind != ThreadKind::EventLoop)
             CHECK_FALSE(allows(kind, "unlink"));
         // The other: the backup copier removes its own partial file when a backup fails or is
-        // cancelled (a backup never leaves half a DEST behind).
-        if (kind != ThreadKind::Backup)
+        // cancelled (a backup never leaves half a DEST behind), and so does the snapshot thread
+        // with a snapshot's partial files and the DIR it created (no DIR that looks valid).
+        if (kind != ThreadKind::Backup && kind != ThreadKind::Snapshot)
             CHECK_FALSE(allows(kind, "unlinkat"));
-        CHECK_FALSE(allows(kind, "rmdir"));
+        if (kind != ThreadKind::Snapshot)
+            CHECK_FALSE(allows(kind, "rmdir"));
         if (!sanitizer_extras_compiled_in()) {
             for (const auto* name : {"open", "openat", "clone", "clone3", "ptrace", "prctl"}) {
                 INFO(name);
@@ -117,15 +119,19 @@ TEST_CASE("no thread may start programs, open files, make sockets or change iden
     }
 }
 
-TEST_CASE("openat only with listed flags: the backup thread alone, and it never truncates or writes an existing file")
+TEST_CASE("openat only with listed flags: the backup and snapshot threads alone, and they never truncate or write an existing file")
 {
     for (ThreadKind kind : kAllThreadKinds) {
         INFO(thread_kind_name(kind));
-        if (kind != ThreadKind::Backup)
+        if (kind != ThreadKind::Backup && kind != ThreadKind::Snapshot)
             CHECK(allowed_opens(kind).empty());
     }
     REQUIRE_FALSE(allowed_opens(ThreadKind::Backup).empty());
-    for (const auto& entry : allowed_opens(ThreadKind::Backup)) {
+    REQUIRE_FALSE(allowed_opens(ThreadKind::Snapshot).empty());
+    auto opens = allowed_opens(ThreadKind::Backup);
+    for (const auto& entry : allowed_opens(ThreadKind::Snapshot))
+        opens.push_back(entry);
+    for (const auto& entry : opens) {
         INFO(entry.name);
         CHECK((entry.flags & (O_TRUNC | O_APPEND | O_PATH)) == 0);
         CHECK((entry.flags & O_TMPFILE) != O_TMPFILE); // O_TMPFILE includes O_DIRECTORY
@@ -143,6 +149,19 @@ TEST_CASE("the lists stay as short as Firecracker's (~27 vCPU, ~50 VMM system ca
         return; // the sanitizer runtime's additions are counted separately
     CHECK(allowed_syscalls(ThreadKind::Vcpu).size() <= 27);
     CHECK(allowed_syscalls(ThreadKind::EventLoop).size() <= 50);
+}
+
+TEST_CASE("the snapshot thread reads KVM state and writes files, but sets no state and runs no vCPU")
+{
+    CHECK(allows_ioctl(ThreadKind::Snapshot, KVM_GET_REGS));
+    CHECK(allows_ioctl(ThreadKind::Snapshot, KVM_GET_IRQCHIP));
+    for (unsigned long request : {static_cast<unsigned long>(KVM_RUN), static_cast<unsigned long>(KVM_SET_REGS),
+             static_cast<unsigned long>(KVM_SET_IRQCHIP), static_cast<unsigned long>(KVM_SET_USER_MEMORY_REGION)})
+        CHECK_FALSE(allows_ioctl(ThreadKind::Snapshot, request));
+    for (const auto* name : {"accept4", "epoll_ctl", "preadv", "read"}) {
+        INFO(name);
+        CHECK_FALSE(allows(ThreadKind::Snapshot, name));
+    }
 }
 
 TEST_CASE("the API thread speaks HTTP on its socket and nothing else; the backup thread works on files, not on the VM")

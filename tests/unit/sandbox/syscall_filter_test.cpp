@@ -120,7 +120,7 @@ TEST_CASE("enforce: ioctl passes with a listed request only (argument check on t
 // shrinks (arena.c, check_may_shrink_heap), on whatever thread that is, long after setup (seen
 // on the API thread after a large chunked request). It copes with a failed open, so under enforce
 // open and openat fail with EACCES in every thread instead of ending the VMM.
-TEST_CASE("enforce: opening a file fails with EACCES in every thread kind (the backup thread: outside its flag sets), not a violation")
+TEST_CASE("enforce: opening a file fails with EACCES in every thread kind (the backup and snapshot threads: outside their flag sets), not a violation")
 {
     for (ThreadKind kind : kAllThreadKinds) {
         INFO(thread_kind_name(kind));
@@ -132,7 +132,7 @@ TEST_CASE("enforce: opening a file fails with EACCES in every thread kind (the b
         CHECK(outcome.err.empty());
         // A sanitizer build allows openat outright (LeakSanitizer reads /proc/self/maps); the
         // backup thread may open read-only (allowed_opens), malloc's probe included.
-        const bool may_open = sanitizer_extras_compiled_in() || kind == ThreadKind::Backup;
+        const bool may_open = sanitizer_extras_compiled_in() || kind == ThreadKind::Backup || kind == ThreadKind::Snapshot;
         CHECK(outcome.exit_status == (may_open ? 4 : 5));
     }
 }

@@ -25,6 +25,7 @@ const std::map<std::pair<S, C>, std::optional<S>> kTable = {
     {{S::Running, C::ChangeLimits}, S::Running},
     {{S::Running, C::ResizeDisk}, S::Running},
     {{S::Running, C::Backup}, S::Running},
+    {{S::Running, C::Snapshot}, S::Running},
     {{S::Running, C::GuestEnded}, S::Stopping},
 
     {{S::Paused, C::Query}, S::Paused},
@@ -35,6 +36,7 @@ const std::map<std::pair<S, C>, std::optional<S>> kTable = {
     {{S::Paused, C::ChangeLimits}, S::Paused},
     {{S::Paused, C::ResizeDisk}, refused},
     {{S::Paused, C::Backup}, S::Paused},
+    {{S::Paused, C::Snapshot}, S::Paused},
     {{S::Paused, C::GuestEnded}, S::Stopping},
 
     {{S::ShuttingDown, C::Query}, S::ShuttingDown},
@@ -45,6 +47,7 @@ const std::map<std::pair<S, C>, std::optional<S>> kTable = {
     {{S::ShuttingDown, C::ChangeLimits}, S::ShuttingDown},
     {{S::ShuttingDown, C::ResizeDisk}, refused},
     {{S::ShuttingDown, C::Backup}, S::ShuttingDown},
+    {{S::ShuttingDown, C::Snapshot}, refused},
     {{S::ShuttingDown, C::GuestEnded}, S::Stopping},
 
     {{S::Stopping, C::Query}, S::Stopping},
@@ -55,6 +58,7 @@ const std::map<std::pair<S, C>, std::optional<S>> kTable = {
     {{S::Stopping, C::ChangeLimits}, refused},
     {{S::Stopping, C::ResizeDisk}, refused},
     {{S::Stopping, C::Backup}, refused},
+    {{S::Stopping, C::Snapshot}, refused},
     {{S::Stopping, C::GuestEnded}, S::Stopping},
 };
 } // namespace
