@@ -151,6 +151,23 @@ TEST_CASE("api: POST /v1/disks/{id}/backup", "[api][request]")
     CHECK(error_of("POST", "/v1/disks/blk0/backup", std::string_view("{\"path\":\"/a\\u0000b\"}")).status == 400);
 }
 
+TEST_CASE("api: POST /v1/vm/snapshot", "[api][request]")
+{
+    const auto snapshot = request_of<TakeSnapshot>("POST", "/v1/vm/snapshot", R"({"path":"/var/snap/1"})");
+    CHECK(snapshot.path == "/var/snap/1");
+    CHECK_FALSE(snapshot.leave_paused);
+    CHECK(request_of<TakeSnapshot>("POST", "/v1/vm/snapshot", R"({"path":"/s","leave_paused":true})").leave_paused);
+    for (const char* body : {"{}", R"({"path":""})", R"({"path":"relative"})", R"({"path":1})",
+             R"({"path":"/s","leave_paused":1})", R"({"path":"/s","leave_paused":"yes"})",
+             R"({"path":"/s","with_disks":true})", R"({"path":"/s","diff_from":"/b"})"}) {
+        INFO(body);
+        CHECK(error_of("POST", "/v1/vm/snapshot", body).status == 400);
+    }
+    CHECK(error_of("POST", "/v1/vm/snapshot", std::string_view("{\"path\":\"/a\\u0000b\"}")).status == 400);
+    CHECK(error_of("GET", "/v1/vm/snapshot", "").status == 404);
+    CHECK(error_of("PUT", "/v1/vm/snapshot", R"({"path":"/s"})").status == 404);
+}
+
 TEST_CASE("api: bodies over 64 KiB are refused before they are parsed", "[api][request]")
 {
     std::string body = R"({"state":"paused")";
