@@ -131,16 +131,13 @@ constexpr std::array kSnapshotSyscalls {
     MINIVMM_SYSCALL(exit, "the snapshot thread ends (VM teardown)"),
     MINIVMM_SYSCALL(mkdir, "creating DIR"),
     MINIVMM_SYSCALL(newfstatat, "DIR: is it a directory, does it hold a snapshot already"),
-    MINIVMM_SYSCALL(pwritev, "DIR/memory's data pages (pwrite_exact) and DIR/vmstate"),
-    MINIVMM_SYSCALL(pwrite64, "DIR/vmstate's bytes"),
+    MINIVMM_SYSCALL(pwritev, "DIR/memory's data pages and DIR/vmstate (pwrite_exact)"),
     MINIVMM_SYSCALL(ftruncate, "DIR/memory's length, so all-zero pages stay holes"),
     MINIVMM_SYSCALL(fdatasync, "DIR/memory made durable before DIR/vmstate names it valid"),
     MINIVMM_SYSCALL(fsync, "DIR/vmstate and DIR made durable"),
     MINIVMM_SYSCALL(renameat, "temporary names become memory and vmstate"),
-    MINIVMM_SYSCALL(renameat2, "the same through the newer call"),
     MINIVMM_SYSCALL(unlinkat, "a failed snapshot removes its files; a stale partial memory file is replaced"),
     MINIVMM_SYSCALL(rmdir, "a failed snapshot removes the DIR it created"),
-    MINIVMM_SYSCALL(getrandom, "a temporary file's random name (mkostemp)"),
     MINIVMM_SYSCALL(close, "DIR and its files"),
 };
 
@@ -164,7 +161,7 @@ constexpr std::array kSnapshotOpens {
     AllowedOpen {O_RDONLY | O_DIRECTORY | O_CLOEXEC, "O_RDONLY|O_DIRECTORY|O_CLOEXEC",
         "DIR: files made relative to it, fsync of it"},
     AllowedOpen {O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, "O_RDWR|O_CREAT|O_EXCL|O_CLOEXEC",
-        "DIR/memory's temporary file (always a new one); mkostemp for DIR/vmstate's"},
+        "DIR/memory's temporary file (always a new one)"},
     AllowedOpen {O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, "O_WRONLY|O_CREAT|O_EXCL|O_CLOEXEC",
         "DIR/vmstate's temporary file (always a new one)"},
 };

@@ -3,7 +3,10 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <limits>
 #include <utility>
+
+#include <fmt/format.h>
 
 #include "vmm/base/sys_error.hpp"
 
@@ -57,6 +60,81 @@ void RateLimitGate::on_timer()
     }
     if (m_retry)
         m_retry();
+}
+
+namespace {
+constexpr std::uint16_t kGateLayout = 1;
+// A rate or a capacity the command line or the API could have set (size_parser's bound: 2^62).
+constexpr std::uint64_t kMostTokens = std::uint64_t {1} << 62;
+
+void write_bucket(snapshot::StateWriter& out, const std::optional<limiter::BucketConfig>& bucket)
+{
+    out.boolean(bucket.has_value());
+    if (!bucket)
+        return;
+    out.u64(bucket->rate);
+    out.u64(bucket->capacity);
+    out.u64(bucket->one_time_burst);
+}
+
+std::optional<limiter::BucketConfig> read_bucket(snapshot::StateReader& in, std::string_view name)
+{
+    if (!in.boolean())
+        return std::nullopt;
+    limiter::BucketConfig bucket;
+    bucket.rate = in.u64();
+    bucket.capacity = in.u64();
+    bucket.one_time_burst = in.u64();
+    if (bucket.rate == 0 || bucket.capacity == 0 || bucket.rate > kMostTokens || bucket.capacity > kMostTokens
+        || bucket.one_time_burst > kMostTokens)
+        in.fail(fmt::format("the {} bucket's rate {}, capacity {} or burst {} is out of range", name, bucket.rate,
+            bucket.capacity, bucket.one_time_burst));
+    return bucket;
+}
+} // namespace
+
+void RateLimitGate::save_state(snapshot::StateWriter& out) const
+{
+    std::lock_guard lock(m_mutex);
+    out.u16(kGateLayout);
+    write_bucket(out, m_config.bytes);
+    write_bucket(out, m_config.ops);
+    out.u64(m_earlier.bytes);
+    out.u64(m_earlier.ops);
+    out.u64(static_cast<std::uint64_t>(m_earlier.throttled.count()));
+    out.boolean(m_limiter.has_value());
+    if (m_limiter)
+        // Non-const: it first refills the buckets up to now, what the next admit() would do anyway.
+        const_cast<limiter::RateLimiter&>(*m_limiter).save_state(out);
+}
+
+void RateLimitGate::restore_state(snapshot::StateReader& in)
+{
+    const std::uint16_t layout = in.u16();
+    if (layout != kGateLayout)
+        in.fail(fmt::format("rate-limit gate layout {} (this minivmm reads layout {})", layout, kGateLayout));
+    limiter::RateLimitConfig config;
+    config.bytes = read_bucket(in, "bytes");
+    config.ops = read_bucket(in, "ops");
+    Usage earlier;
+    earlier.bytes = in.u64();
+    earlier.ops = in.u64();
+    const std::uint64_t throttled = in.u64();
+    if (throttled > std::uint64_t(std::numeric_limits<std::int64_t>::max()))
+        in.fail("the throttled time is out of range");
+    earlier.throttled = limiter::Nanos(static_cast<std::int64_t>(throttled));
+    std::optional<limiter::RateLimiter> buckets;
+    if (in.boolean()) {
+        buckets.emplace(config, m_clock);
+        buckets->restore_state(in);
+    }
+    in.expect_end();
+    std::lock_guard lock(m_mutex);
+    m_config = config;
+    m_earlier = earlier;
+    m_limiter.reset();
+    if (buckets)
+        m_limiter.emplace(std::move(*buckets));
 }
 
 RateLimitGate::Usage RateLimitGate::usage() const

@@ -20,10 +20,11 @@
 #include "vmm/limiter/pausable_clock.hpp"
 #include "vmm/limiter/rate_limit_config.hpp"
 #include "vmm/limiter/rate_limiter.hpp"
+#include "vmm/snapshot/snapshottable.hpp"
 
 namespace minivmm::vm {
 
-class RateLimitGate final : public virtio::RequestGate {
+class RateLimitGate final : public virtio::RequestGate, public snapshot::Snapshottable {
 public:
     RateLimitGate(const limiter::RateLimitConfig& config, EventLoop& loop);
     ~RateLimitGate() override;
@@ -49,6 +50,13 @@ public:
     // New limits (PATCH /v1/limits): buckets with the new rates from the next request on,
     // starting empty as at the first request (token_bucket.hpp); usage figures carry on.
     void set_config(const limiter::RateLimitConfig& config);
+
+    // Snapshot (issue "Snapshot and restore"): the limits in force (PATCH /v1/limits may have
+    // changed them since the command line), the usage of replaced buckets and the buckets
+    // themselves (limiter::RateLimiter::save_state), if the first request made them. Restore
+    // validates everything before it changes the gate (SnapshotError otherwise).
+    void save_state(snapshot::StateWriter& out) const override;
+    void restore_state(snapshot::StateReader& in) override;
 
 private:
     void on_timer();
