@@ -130,7 +130,10 @@ MachineConfig read_machine_config(snapshot::StateReader& in)
     for (std::uint32_t i = 0; i < nets; ++i)
         machine.nets.push_back(in.string(kMaxSpec));
     const bool limited = in.boolean();
-    const double limit = std::bit_cast<double>(in.u64());
+    const std::uint64_t limit_bits = in.u64();
+    const double limit = std::bit_cast<double>(limit_bits);
+    if (!limited && limit_bits != 0)
+        in.fail("a CPU limit value without a CPU limit");
     if (limited) {
         if (!std::isfinite(limit) || limit <= 0)
             in.fail("the CPU limit is not a positive number");
@@ -142,6 +145,8 @@ MachineConfig read_machine_config(snapshot::StateReader& in)
     machine.cpu_period_ns = in.u64();
     const bool memory_limited = in.boolean();
     const std::uint64_t memory_limit = in.u64();
+    if (!memory_limited && memory_limit != 0)
+        in.fail("a memory limit value without a memory limit");
     if (memory_limited)
         machine.memory_limit = memory_limit;
     machine.memory_reserve = in.u64();
