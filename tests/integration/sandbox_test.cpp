@@ -165,10 +165,10 @@ TEST_CASE("every thread of a running VM is under a seccomp filter with no-new-pr
     int expected_threads = 3; // main (event loop) + 2 vCPUs
     std::string socket;
     SECTION("without the control API") {}
-    SECTION("with the control API: its HTTP thread and the backup thread too") {
+    SECTION("with the control API: its HTTP thread, the backup and the snapshot threads too") {
         socket = dir.file("api.sock");
         argv.insert(argv.end(), {"--api-socket", socket});
-        expected_threads = 5;
+        expected_threads = 6;
     }
     BackgroundProcess vmm(argv);
     REQUIRE(vmm.wait_for_line("spin: spinning forever", std::chrono::seconds(30)));
