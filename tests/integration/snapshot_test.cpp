@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/integration/linux_guest.hpp"
 #include "tests/integration/vmm_harness.hpp"
 #include "tests/support/background_process.hpp"
 #include "tests/support/stamped_disk.hpp"
@@ -445,5 +446,50 @@ TEST_CASE("snapshot: every broken snapshot is one error line, exit 120, and noth
     SECTION("an option the snapshot fixes")
     {
         refused(dir.file("good"), "--cpus cannot be combined with --restore", {"--cpus", "2"});
+        refused(dir.file("good"), "--paused needs --api-socket", {"--paused"});
+        refused(dir.file("good"), "--disk id=other: the snapshot has no disk with that id", {"--disk", "id=other,path=/x"});
     }
+}
+
+// ---- slow: MINIVMM_SLOW_TESTS=1 (a Linux boot takes minutes when KVM is software-emulated)
+
+TEST_CASE("snapshot slow: the minimal Linux kernel snapshotted mid-boot restores and goes on to Run /init", "[snapshot][linux][slow]")
+{
+    if (!slow_tests_enabled()) {
+        WARN("skipped: set MINIVMM_SLOW_TESTS=1 to snapshot a booting Linux kernel");
+        return;
+    }
+    if (!kvm_available())
+        return;
+    const auto kernel = linux_image("MINIMAL_VMLINUX");
+    const auto initrd = linux_image("INITRAMFS");
+    if (!kernel || !initrd)
+        return;
+    TempDir dir;
+    // Past the point where the LAPIC timer, the IOAPIC, kvmclock and interrupts are all in use.
+    const std::string marker = "devtmpfs: initialized";
+    const std::string run_init = "Run /init as init process";
+    {
+        ApiVm vm(dir, {"--kernel", *kernel, "--initrd", *initrd, "--memory", "256M", "--timeout", "400", "--cmdline",
+            "console=ttyS0 earlyprintk=serial,ttyS0 8250.nr_uarts=1 tsc=reliable no_timer_check noreplace-smp "
+            "rcupdate.rcu_expedited=1 mitigations=off reboot=k"});
+        const auto deadline = std::chrono::steady_clock::now() + 300s;
+        while (vm.vmm->out().find(marker) == std::string::npos && std::chrono::steady_clock::now() < deadline)
+            vm.vmm->read_for(200ms);
+        INFO("stdout: " << vm.vmm->out() << "\nstderr: " << vm.vmm->err());
+        REQUIRE(vm.vmm->out().find(marker) != std::string::npos);
+        REQUIRE(vm.vmm->out().find(run_init) == std::string::npos);
+        vm.snapshot(dir.file("snap"));
+        vm.kill();
+    }
+    ProcessOptions options;
+    options.timeout = 600s;
+    options.kill_when = [&](const std::string& out) { return out.find(run_init) != std::string::npos; };
+    const ProcessResult restored =
+        run_process({minivmm_binary(), "run", "--restore", dir.file("snap"), "--timeout", "500"}, options);
+    INFO("restored stdout: " << restored.out << "\nstderr: " << restored.err);
+    CHECK_FALSE(restored.timed_out);
+    CHECK(restored.out.find(run_init) != std::string::npos);
+    CHECK(restored.out.find("Linux version") == std::string::npos); // continued, not booted again
+    CHECK(restored.out.find("Kernel panic") == std::string::npos);   // nothing broke before init
 }
