@@ -273,6 +273,32 @@ TEST_CASE("snapshot: one snapshot restored twice at once gives two independent V
     CHECK(read_file(dir.file("snap/memory")) == memory_before);
 }
 
+TEST_CASE("snapshot: a paused VM is snapshotted as it is and stays paused until resumed", "[snapshot]")
+{
+    if (!kvm_available())
+        return;
+    TempDir dir;
+    ApiVm vm(dir, memstamp_args(1, 6000, 1000));
+    vm.wait_for("memstamp: cpu 0 seq 1000");
+    REQUIRE(ctl(vm.socket, {"pause"}).exit_status == 0);
+    vm.vmm->read_for(200ms);
+    const std::size_t lines = vm.vmm->lines().size();
+    const Json answer = vm.snapshot(dir.file("snap"));
+    CHECK(answer["state"] == "paused");
+    CHECK(json_of(ctl(vm.socket, {"info"}).out)["state"] == "paused");
+    vm.vmm->read_for(500ms);
+    CHECK(vm.vmm->lines().size() == lines); // nothing ran
+    REQUIRE(ctl(vm.socket, {"resume"}).exit_status == 0);
+    const ProcessResult end = vm.vmm->wait(120s);
+    CHECK(end.exit_status == 0);
+    CHECK(has_line(end.out, "memstamp: verify ok 6000 writes per cpu"));
+    // And the snapshot continues from the same point.
+    const ProcessResult restored = restore(dir.file("snap"));
+    CHECK(restored.exit_status == 0);
+    CHECK(has_line(restored.out, "memstamp: verify ok 6000 writes per cpu"));
+    CHECK(restored.out.find("memstamp: cpu 0 seq 1000\n") == std::string::npos);
+}
+
 TEST_CASE("snapshot: a restored VM can start paused and be resumed through its API", "[snapshot]")
 {
     if (!kvm_available())
