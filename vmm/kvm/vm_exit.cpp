@@ -7,6 +7,9 @@ template<class... Ts>
 struct Overloaded : Ts... {
     using Ts::operator()...;
 };
+// For clang 14 (the fuzz build), which lacks C++20 aggregate deduction (P1816).
+template<class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
 } // namespace
 
 std::string_view exit_name(const VmExit& exit)

@@ -21,6 +21,9 @@ template<class... Ts>
 struct Overloaded : Ts... {
     using Ts::operator()...;
 };
+// For clang 14 (the fuzz build), which lacks C++20 aggregate deduction (P1816).
+template<class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
 
 std::string hex_bytes(std::span<const std::uint8_t> data)
 {

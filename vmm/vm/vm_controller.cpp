@@ -27,6 +27,9 @@ template<class... Ts>
 struct Overloaded : Ts... {
     using Ts::operator()...;
 };
+// For clang 14 (the fuzz build), which lacks C++20 aggregate deduction (P1816).
+template<class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
 
 // Paths and the command line are the user's bytes, not always UTF-8: replaced with U+FFFD.
 api::ApiResponse ok(const Json& body) { return {200, body.dump(-1, ' ', false, Json::error_handler_t::replace)}; }

@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -17,7 +19,6 @@ namespace minivmm::vm {
 
 namespace {
 constexpr const char* kVmstateFileName = "vmstate";
-constexpr const char* kPartialMemoryName = ".memory.partial";
 
 bool exists_in(int dir_fd, const char* name)
 {
@@ -48,11 +49,17 @@ SnapshotFileStats write_snapshot_files(const std::string& dir, const GuestMemory
     SnapshotFileStats stats;
     stats.created_dir = prepare_dir(dir);
     UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    // A name of this snapshot's own (O_EXCL below): two VMs snapshotting into one DIR at once
+    // never write or remove each other's partial file.
+    static std::atomic<unsigned> counter {0};
+    const std::string partial = fmt::format(".{}.partial-{}-{}", kMemoryFileName, ::getpid(), counter.fetch_add(1));
+    bool partial_made = false;
     bool memory_named = false;
     const auto clean_up = [&] {
         // Best effort: the error that brought us here is the one to report.
         if (dir_fd) {
-            (void)::unlinkat(dir_fd.get(), kPartialMemoryName, 0);
+            if (partial_made)
+                (void)::unlinkat(dir_fd.get(), partial.c_str(), 0);
             if (memory_named)
                 (void)::unlinkat(dir_fd.get(), kMemoryFileName, 0);
         }
@@ -66,18 +73,25 @@ SnapshotFileStats write_snapshot_files(const std::string& dir, const GuestMemory
         // new, partial memory file.
         if (exists_in(dir_fd.get(), kVmstateFileName) || exists_in(dir_fd.get(), kMemoryFileName))
             throw UserError(fmt::format("snapshot directory {} already holds a snapshot", dir));
-        // A partial file of an earlier snapshot that died (kill -9) is ours to replace.
-        (void)::unlinkat(dir_fd.get(), kPartialMemoryName, 0);
         {
-            UniqueFd file(::openat(dir_fd.get(), kPartialMemoryName, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+            UniqueFd file(::openat(dir_fd.get(), partial.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
             if (!file)
-                throw SysError(fmt::format("create {}/{}", dir, kPartialMemoryName));
+                throw SysError(fmt::format("create {}/{}", dir, partial));
+            partial_made = true;
             const MemoryFileStats written = write_memory_file(file.get(), memory, dir + "/" + kMemoryFileName);
             stats.memory_bytes = written.total_bytes;
             stats.memory_data_bytes = written.data_bytes;
         }
-        if (::renameat(dir_fd.get(), kPartialMemoryName, dir_fd.get(), kMemoryFileName) != 0)
-            throw SysError(fmt::format("rename {}/{} to {}", dir, kPartialMemoryName, kMemoryFileName));
+        // Never over another snapshot's memory file (one that appeared meanwhile): its vmstate
+        // would then describe ours. A file system without RENAME_NOREPLACE gets the plain rename
+        // after the check above.
+        if (::renameat2(dir_fd.get(), partial.c_str(), dir_fd.get(), kMemoryFileName, RENAME_NOREPLACE) != 0) {
+            if (errno == EEXIST)
+                throw UserError(fmt::format("snapshot directory {} already holds a snapshot", dir));
+            if (errno != EINVAL || ::renameat(dir_fd.get(), partial.c_str(), dir_fd.get(), kMemoryFileName) != 0)
+                throw SysError(fmt::format("rename {}/{} to {}", dir, partial, kMemoryFileName));
+        }
+        partial_made = false;
         memory_named = true;
         // Last, atomically, and durable with DIR itself (vmstate_format.hpp).
         snapshot::write_vmstate_file(dir, state);
