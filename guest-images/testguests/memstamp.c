@@ -9,6 +9,7 @@
 #include "ap_start.h"
 #include "lapic.h"
 #include "mptable.h"
+#include "spinlock.h"
 
 /* The stamped area: from 16 MiB, clear of the image at 1 MiB and of the AP trampoline. */
 #define AREA_BASE 0x1000000u
@@ -34,19 +35,6 @@ static uint32_t seed = 1;       /* memstamp.seed */
 
 /* The sequence number of the last write to each page (0: never written, reads as zeros). */
 static uint32_t last_write[MAX_PAGES];
-
-static void spin_lock(volatile uint32_t* lock)
-{
-    while (__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE)) {
-        while (*lock)
-            cpu_relax();
-    }
-}
-
-static void spin_unlock(volatile uint32_t* lock)
-{
-    __atomic_store_n(lock, 0, __ATOMIC_RELEASE);
-}
 
 static uint32_t stamp_word(uint32_t page, uint32_t seq, uint32_t i)
 {

@@ -6,6 +6,7 @@
 #include "ap_start.h"
 #include "lapic.h"
 #include "mptable.h"
+#include "spinlock.h"
 
 /* Bounded poll for the APs to report (every guest instruction is emulated on this project's
    machines, ~1-2.5 µs each). */
@@ -14,20 +15,6 @@
 static struct mp_info mp;
 static volatile uint32_t print_lock;
 static volatile uint32_t cpus_online;
-
-/* Test-and-set lock on xchg (implicitly locked on x86; Intel SDM vol 3 §8.1.2.1). */
-static void spin_lock(volatile uint32_t* lock)
-{
-    while (__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE)) {
-        while (*lock)
-            cpu_relax();
-    }
-}
-
-static void spin_unlock(volatile uint32_t* lock)
-{
-    __atomic_store_n(lock, 0, __ATOMIC_RELEASE);
-}
 
 static void report_online(uint32_t index, uint8_t apic_id)
 {

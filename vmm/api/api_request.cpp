@@ -228,18 +228,27 @@ Expected<ApiRequest, ApiError> parse_resize(std::string id, std::string_view bod
     return ApiRequest {ResizeDisk {std::move(id), *size}};
 }
 
-Expected<ApiRequest, ApiError> parse_backup(std::string id, std::string_view body)
+// A "path" member: a non-empty absolute path (the VMM's working directory is no business of the
+// client's), without NUL bytes.
+Expected<std::string, ApiError> absolute_path(const Json& path)
 {
-    auto json = parse_object(body, {"path", "bandwidth"}, {"path"});
-    if (!json)
-        return Unexpected(json.error());
-    const Json& path = (*json)["path"];
     if (!path.is_string() || path.get_ref<const std::string&>().empty())
         return bad("'path' must be a non-empty string");
     const auto& text = path.get_ref<const std::string&>();
     if (text.find('\0') != std::string::npos || text.front() != '/')
         return bad("'path' must be an absolute path");
-    StartBackup request {std::move(id), text, std::nullopt};
+    return text;
+}
+
+Expected<ApiRequest, ApiError> parse_backup(std::string id, std::string_view body)
+{
+    auto json = parse_object(body, {"path", "bandwidth"}, {"path"});
+    if (!json)
+        return Unexpected(json.error());
+    auto path = absolute_path((*json)["path"]);
+    if (!path)
+        return Unexpected(path.error());
+    StartBackup request {std::move(id), std::move(*path), std::nullopt};
     if (json->contains("bandwidth")) {
         auto rate = size_value((*json)["bandwidth"], "bandwidth");
         if (!rate)
@@ -255,14 +264,10 @@ Expected<ApiRequest, ApiError> parse_snapshot(std::string_view body)
     auto json = parse_object(body, {"path", "leave_paused"}, {"path"});
     if (!json)
         return Unexpected(json.error());
-    const Json& path = (*json)["path"];
-    if (!path.is_string() || path.get_ref<const std::string&>().empty())
-        return bad("'path' must be a non-empty string");
-    const auto& text = path.get_ref<const std::string&>();
-    // The VMM's working directory is no business of the client's: an absolute path only.
-    if (text.find('\0') != std::string::npos || text.front() != '/')
-        return bad("'path' must be an absolute path");
-    TakeSnapshot request {text, false};
+    auto path = absolute_path((*json)["path"]);
+    if (!path)
+        return Unexpected(path.error());
+    TakeSnapshot request {std::move(*path), false};
     if (json->contains("leave_paused")) {
         const Json& leave = (*json)["leave_paused"];
         if (!leave.is_boolean())
