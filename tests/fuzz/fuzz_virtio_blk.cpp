@@ -6,9 +6,9 @@
 #include <cstdint>
 #include <cstring>
 
-#include "devices/virtio/queue_config.hpp"
-#include "devices/virtio/virtio_blk.hpp"
-#include "devices/virtio/virtq_abi.hpp"
+#include "devices/virtio/blk/virtio_blk.hpp"
+#include "devices/virtio/queue/queue_config.hpp"
+#include "devices/virtio/queue/virtq_abi.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 #include "vmm/base/mmap.hpp"
 

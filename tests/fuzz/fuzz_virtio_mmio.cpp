@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <cstring>
 
-#include "devices/virtio/virtio_blk.hpp"
-#include "devices/virtio/virtio_mmio_transport.hpp"
+#include "devices/virtio/blk/virtio_blk.hpp"
+#include "devices/virtio/transport/virtio_mmio_transport.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 #include "tests/support/fake_interrupt_line.hpp"
 #include "vmm/base/mmap.hpp"

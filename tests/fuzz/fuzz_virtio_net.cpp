@@ -23,9 +23,9 @@
 #include <optional>
 #include <vector>
 
-#include "devices/virtio/net_header.hpp"
-#include "devices/virtio/virtio_net.hpp"
-#include "devices/virtio/virtq_abi.hpp"
+#include "devices/virtio/net/net_header.hpp"
+#include "devices/virtio/net/virtio_net.hpp"
+#include "devices/virtio/queue/virtq_abi.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 #include "tests/support/fake_net_backend.hpp"
 #include "tests/support/fake_virtio_driver.hpp"

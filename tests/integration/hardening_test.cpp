@@ -3,7 +3,7 @@
 // disk must keep answering, and SIGTERM and --timeout must end the VMM promptly. On hardware
 // KVM the guest republishes at native speed and, without a per-pass budget in the device, held
 // the event-loop thread for good (only SIGKILL ended it); the unit tests in
-// tests/unit/virtio (a request gate republishing from inside the device) show the same stall
+// tests/unit/devices/virtio (a request gate republishing from inside the device) show the same stall
 // deterministically on any host.
 #include <signal.h>
 

@@ -13,7 +13,7 @@
 #include <span>
 #include <vector>
 
-#include "devices/virtio/net_backend.hpp"
+#include "devices/virtio/net/net_backend.hpp"
 #include "vmm/base/event_fd.hpp"
 
 namespace minivmm::testing {

@@ -8,8 +8,8 @@
 #include <optional>
 #include <vector>
 
-#include "devices/virtio/virtio_device.hpp"
-#include "devices/virtio/virtq_abi.hpp"
+#include "devices/virtio/queue/virtq_abi.hpp"
+#include "devices/virtio/transport/virtio_device.hpp"
 
 namespace minivmm::testing {
 

@@ -3,7 +3,7 @@
 // tested without a guest. Deliberately permissive: tests use it to break the rules too.
 #pragma once
 
-#include "devices/virtio/virtq_abi.hpp"
+#include "devices/virtio/queue/virtq_abi.hpp"
 
 #include <cstdint>
 #include <cstring>
@@ -11,7 +11,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "devices/virtio/queue_config.hpp"
+#include "devices/virtio/queue/queue_config.hpp"
 #include "vmm/memory/guest_memory.hpp"
 
 namespace minivmm::testing {

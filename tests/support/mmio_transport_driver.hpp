@@ -11,7 +11,7 @@
 #include <cstring>
 #include <vector>
 
-#include "devices/virtio/virtio_mmio_transport.hpp"
+#include "devices/virtio/transport/virtio_mmio_transport.hpp"
 #include "tests/support/fake_virtio_driver.hpp"
 
 namespace minivmm::testing {

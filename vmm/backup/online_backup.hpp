@@ -35,11 +35,11 @@
 #include <string>
 #include <vector>
 
-#include "devices/virtio/virtio_blk.hpp"
-#include "devices/virtio/write_interceptor.hpp"
+#include "devices/virtio/blk/virtio_blk.hpp"
+#include "devices/virtio/blk/write_interceptor.hpp"
 #include "vmm/backup/backup_file.hpp"
-#include "vmm/backup/backup_worker.hpp"
 #include "vmm/backup/backup_progress.hpp"
+#include "vmm/backup/backup_worker.hpp"
 #include "vmm/backup/block_claims.hpp"
 #include "vmm/backup/saved_blocks.hpp"
 #include "vmm/base/expected.hpp"

@@ -25,7 +25,7 @@ public:
     // (close-on-exec) and truncates it only after two checks, each a UserError naming the path:
     // it must not be the same file (device and inode, symlinks resolved) as any of
     // `disk_paths`, the VM's disks; and no other process may hold a flock(2) on it, which is
-    // how a running VMM marks its disks (devices/virtio/disk_image.hpp). A regular file or
+    // how a running VMM marks its disks (devices/virtio/blk/disk_image.hpp). A regular file or
     // block device then stays locked (LOCK_EX) for the VM's life, so no other VMM opens it as
     // a disk meanwhile. Any other failure to open it is a UserError too.
     static std::shared_ptr<ConsoleOutput> create(

@@ -12,7 +12,7 @@
 
 #include <fmt/format.h>
 
-#include "devices/virtio/disk_spec.hpp"
+#include "devices/virtio/blk/disk_spec.hpp"
 #include "vmm/base/sys_error.hpp"
 #include "vmm/base/unique_fd.hpp"
 #include "vmm/vm/virtio_mmio_slot.hpp"

@@ -13,7 +13,7 @@
 #include <mutex>
 #include <optional>
 
-#include "devices/virtio/request_gate.hpp"
+#include "devices/virtio/queue/request_gate.hpp"
 #include "vmm/base/event_loop.hpp"
 #include "vmm/base/unique_fd.hpp"
 #include "vmm/limiter/clock.hpp"

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "devices/virtio/virtio_mmio_transport.hpp"
+#include "devices/virtio/transport/virtio_mmio_transport.hpp"
 #include "vmm/base/event_fd.hpp"
 #include "vmm/base/event_loop.hpp"
 #include "vmm/bus/bus.hpp"

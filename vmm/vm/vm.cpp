@@ -18,11 +18,12 @@
 #include "devices/legacy/exit_port.hpp"
 #include "devices/legacy/i8042.hpp"
 #include "devices/legacy/serial_16550.hpp"
-#include "devices/virtio/disk_spec.hpp"
-#include "devices/virtio/tap_device.hpp"
-#include "devices/virtio/virtio_blk.hpp"
-#include "devices/virtio/virtio_net.hpp"
+#include "devices/virtio/blk/disk_spec.hpp"
+#include "devices/virtio/blk/virtio_blk.hpp"
+#include "devices/virtio/net/tap_device.hpp"
+#include "devices/virtio/net/virtio_net.hpp"
 #include "vmm/base/sys_error.hpp"
+#include "vmm/boot/cpuid_builder.hpp"
 #include "vmm/console/console.hpp"
 #include "vmm/console/console_output.hpp"
 #include "vmm/limiter/meminfo.hpp"
@@ -31,11 +32,10 @@
 #include "vmm/memory/memory_layout.hpp"
 #include "vmm/net/switch_manager.hpp"
 #include "vmm/net/vlan_id.hpp"
+#include "vmm/sandbox/sigsys_handler.hpp"
 #include "vmm/vm/boot_setup.hpp"
 #include "vmm/vm/kvm_interrupt_line.hpp"
-#include "vmm/sandbox/sigsys_handler.hpp"
 #include "vmm/vm/register_dump.hpp"
-#include "vmm/boot/cpuid_builder.hpp"
 #include "vmm/vm/vm_controller.hpp"
 #include "vmm/vm/vm_debugger.hpp"
 
@@ -259,7 +259,7 @@ void Vm::create_virtio_devices()
 void Vm::create_net_device(unsigned slot, const virtio::NetSpec& spec)
 {
     // The device stops watching its tap while the guest has no receive buffers (no busy loop)
-    // and asks again when the guest posts some (devices/virtio/virtio_net.hpp).
+    // and asks again when the guest posts some (devices/virtio/net/virtio_net.hpp).
     virtio::VirtioNet::FdInterest interest = [this](int fd, bool wanted) {
         try {
             m_loop.modify(fd, wanted ? std::uint32_t(EPOLLIN) : 0u);

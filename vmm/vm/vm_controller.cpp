@@ -11,8 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "devices/legacy/i8042.hpp"
-#include "devices/virtio/virtio_blk.hpp"
-#include "devices/virtio/virtio_net.hpp"
+#include "devices/virtio/blk/virtio_blk.hpp"
+#include "devices/virtio/net/virtio_net.hpp"
 #include "vmm/base/sys_error.hpp"
 #include "vmm/limiter/limits_report.hpp"
 #include "vmm/vm/vm.hpp"
@@ -598,7 +598,7 @@ api::ApiResponse VmController::metrics()
         }
         devices.push_back(std::move(entry));
     }
-    // virtio-net keeps its own frame and drop counters (devices/virtio/net_counters.hpp).
+    // virtio-net keeps its own frame and drop counters (devices/virtio/net/net_counters.hpp).
     std::size_t net_index = 0;
     for (auto& entry : devices) {
         const auto& device = *std::find_if(m_vm.m_devices.begin(), m_vm.m_devices.end(),

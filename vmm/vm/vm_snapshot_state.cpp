@@ -11,7 +11,7 @@
 #include "devices/legacy/exit_port.hpp"
 #include "devices/legacy/i8042.hpp"
 #include "devices/legacy/serial_16550.hpp"
-#include "devices/virtio/virtio_blk.hpp"
+#include "devices/virtio/blk/virtio_blk.hpp"
 #include "vmm/base/sys_error.hpp"
 #include "vmm/kvm/vcpu_state.hpp"
 #include "vmm/vm/boot_setup.hpp"

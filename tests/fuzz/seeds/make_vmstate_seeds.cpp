@@ -10,8 +10,8 @@
 #include <fstream>
 #include <string>
 
-#include "devices/virtio/net_header.hpp"
-#include "devices/virtio/request_gate.hpp"
+#include "devices/virtio/net/net_header.hpp"
+#include "devices/virtio/queue/request_gate.hpp"
 #include "tests/fuzz/vmstate_fuzz_machine.hpp"
 #include "tests/support/fake_virtio_driver.hpp"
 #include "tests/support/mmio_transport_driver.hpp"

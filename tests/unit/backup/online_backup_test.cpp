@@ -14,7 +14,7 @@
 #include <random>
 #include <thread>
 
-#include "devices/virtio/virtio_blk.hpp"
+#include "devices/virtio/blk/virtio_blk.hpp"
 #include "tests/support/fake_virtio_driver.hpp"
 #include "tests/support/stamped_disk.hpp"
 #include "tests/support/test_guest_memory.hpp"
